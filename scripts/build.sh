@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the npm package's wasm into pkg/dist/wasm/: cargo (wasm32, size profile) ->
+# wasm-bindgen (--target web: one glue for browsers, Node and workerd) -> wasm-opt from npm
+# binaryen 132 (Debian's 108 breaks the externref table). Prints the sizes it shipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=pkg/dist/wasm
+cargo build --quiet --release --target wasm32-unknown-unknown --lib
+rm -rf "$OUT" && mkdir -p "$OUT"
+wasm-bindgen --target web --out-dir "$OUT" --out-name wawp_session \
+  --remove-name-section --remove-producers-section \
+  target/wasm32-unknown-unknown/release/wawp_session.wasm
+if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$OUT/wawp_session_bg.wasm" -o "$OUT/wawp_session_bg.wasm"
+fi
+node scripts/sizes.mjs "$OUT"

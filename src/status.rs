@@ -1,0 +1,432 @@
+//! Status decoding: any status string, `info` response, `session.status` webhook (WAHA envelope
+//! or the older Wawp shape) or `StatusReport` becomes one typed [`StatusReport`], with the UI
+//! action of the vendor's lifecycle table. Unknown values are `Unknown`, never an error.
+
+use crate::error::{Result, WawpError};
+use crate::json::{self, ObjectWriter, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionStatus {
+    Stopped,
+    Starting,
+    ScanQrCode,
+    Working,
+    Failed,
+    /// A logout / disconnect event (a WORKING session unpaired).
+    Logout,
+    Deleted,
+    PasskeyRequired,
+    PasskeyConfirmationRequired,
+    Unknown,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 10] = [
+        SessionStatus::Stopped,
+        SessionStatus::Starting,
+        SessionStatus::ScanQrCode,
+        SessionStatus::Working,
+        SessionStatus::Failed,
+        SessionStatus::Logout,
+        SessionStatus::Deleted,
+        SessionStatus::PasskeyRequired,
+        SessionStatus::PasskeyConfirmationRequired,
+        SessionStatus::Unknown,
+    ];
+
+    /// Case-insensitive, trimmed; `DISCONNECTED` is a `LOGOUT`; anything else is `UNKNOWN`.
+    pub fn parse(raw: &str) -> SessionStatus {
+        let s = raw.trim();
+        let known = [
+            ("STOPPED", SessionStatus::Stopped),
+            ("STARTING", SessionStatus::Starting),
+            ("SCAN_QR_CODE", SessionStatus::ScanQrCode),
+            ("WORKING", SessionStatus::Working),
+            ("FAILED", SessionStatus::Failed),
+            ("LOGOUT", SessionStatus::Logout),
+            ("DISCONNECTED", SessionStatus::Logout),
+            ("DELETED", SessionStatus::Deleted),
+            ("PASSKEY_REQUIRED", SessionStatus::PasskeyRequired),
+            (
+                "PASSKEY_CONFIRMATION_REQUIRED",
+                SessionStatus::PasskeyConfirmationRequired,
+            ),
+        ];
+        known
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map_or(SessionStatus::Unknown, |(_, status)| *status)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionStatus::Stopped => "STOPPED",
+            SessionStatus::Starting => "STARTING",
+            SessionStatus::ScanQrCode => "SCAN_QR_CODE",
+            SessionStatus::Working => "WORKING",
+            SessionStatus::Failed => "FAILED",
+            SessionStatus::Logout => "LOGOUT",
+            SessionStatus::Deleted => "DELETED",
+            SessionStatus::PasskeyRequired => "PASSKEY_REQUIRED",
+            SessionStatus::PasskeyConfirmationRequired => "PASSKEY_CONFIRMATION_REQUIRED",
+            SessionStatus::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The recommended UI action (the vendor's status table, extended to every status).
+    pub fn ui_action(self) -> UiAction {
+        match self {
+            SessionStatus::Stopped => UiAction::Start,
+            SessionStatus::Starting => UiAction::Connecting,
+            SessionStatus::ScanQrCode | SessionStatus::Logout => UiAction::ScanQr,
+            SessionStatus::Working => UiAction::Connected,
+            SessionStatus::Failed => UiAction::Troubleshoot,
+            SessionStatus::Deleted => UiAction::Provision,
+            SessionStatus::PasskeyRequired | SessionStatus::PasskeyConfirmationRequired => {
+                UiAction::Passkey
+            }
+            SessionStatus::Unknown => UiAction::Inspect,
+        }
+    }
+
+    pub fn can_send(self) -> bool {
+        self == SessionStatus::Working
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::Starting
+                | SessionStatus::ScanQrCode
+                | SessionStatus::Working
+                | SessionStatus::PasskeyRequired
+                | SessionStatus::PasskeyConfirmationRequired
+        )
+    }
+
+    /// Statuses in which only the user (scanning, confirming) can make progress.
+    pub fn needs_user(self) -> bool {
+        matches!(
+            self,
+            SessionStatus::ScanQrCode
+                | SessionStatus::Logout
+                | SessionStatus::PasskeyRequired
+                | SessionStatus::PasskeyConfirmationRequired
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UiAction {
+    Start,
+    Connecting,
+    ScanQr,
+    Connected,
+    Troubleshoot,
+    Provision,
+    Passkey,
+    Inspect,
+}
+
+impl UiAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UiAction::Start => "start",
+            UiAction::Connecting => "connecting",
+            UiAction::ScanQr => "scan_qr",
+            UiAction::Connected => "connected",
+            UiAction::Troubleshoot => "troubleshoot",
+            UiAction::Provision => "provision",
+            UiAction::Passkey => "passkey",
+            UiAction::Inspect => "inspect",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<UiAction> {
+        [
+            UiAction::Start,
+            UiAction::Connecting,
+            UiAction::ScanQr,
+            UiAction::Connected,
+            UiAction::Troubleshoot,
+            UiAction::Provision,
+            UiAction::Passkey,
+            UiAction::Inspect,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
+/// `uiActionFor`: accepts a status name in any case; unknown names → `inspect`.
+pub fn ui_action_for(status: &str) -> UiAction {
+    SessionStatus::parse(status).ui_action()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub id: String,
+    pub push_name: Option<String>,
+    pub lid: Option<String>,
+}
+
+impl Me {
+    fn from_value(v: &Value) -> Option<Me> {
+        match v {
+            Value::String(id) if !id.trim().is_empty() => Some(Me {
+                id: id.trim().to_string(),
+                push_name: None,
+                lid: None,
+            }),
+            Value::Object(_) => Some(Me {
+                id: v.str_field("id")?.to_string(),
+                push_name: v.str_field("pushName").map(str::to_string),
+                lid: v.str_field("lid").map(str::to_string),
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        ObjectWriter::new()
+            .str("id", &self.id)
+            .opt_str("pushName", self.push_name.as_deref())
+            .opt_str("lid", self.lid.as_deref())
+            .build()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub status: SessionStatus,
+    pub raw_status: String,
+    pub instance_id: Option<String>,
+    pub session: Option<String>,
+    pub server_name: Option<String>,
+    pub qr: Option<String>,
+    pub me: Option<Me>,
+    /// When the status was observed (epoch ms), if the input said.
+    pub at_ms: Option<f64>,
+    pub event_id: Option<String>,
+    /// The webhook `event` name, when the input was an envelope.
+    pub event: Option<String>,
+}
+
+impl StatusReport {
+    pub fn from_status(status: SessionStatus) -> StatusReport {
+        StatusReport {
+            status,
+            raw_status: status.as_str().to_string(),
+            instance_id: None,
+            session: None,
+            server_name: None,
+            qr: None,
+            me: None,
+            at_ms: None,
+            event_id: None,
+            event: None,
+        }
+    }
+
+    pub fn ui_action(&self) -> UiAction {
+        self.status.ui_action()
+    }
+
+    /// The JS `StatusReport` object (camelCase, optional fields omitted).
+    pub fn to_value(&self) -> Value {
+        ObjectWriter::new()
+            .str("status", self.status.as_str())
+            .str("rawStatus", &self.raw_status)
+            .str("uiAction", self.status.ui_action().as_str())
+            .bool("canSend", self.status.can_send())
+            .bool("isRunning", self.status.is_running())
+            .opt_str("instanceId", self.instance_id.as_deref())
+            .opt_str("session", self.session.as_deref())
+            .opt_str("serverName", self.server_name.as_deref())
+            .opt_str("qr", self.qr.as_deref())
+            .field("me", self.me.as_ref().map_or(Value::Null, Me::to_value))
+            .opt_num("atMs", self.at_ms)
+            .opt_str("eventId", self.event_id.as_deref())
+            .build()
+    }
+
+    pub fn to_json(&self) -> String {
+        self.to_value().to_json()
+    }
+}
+
+/// `decodeStatus` for text: JSON text when the first non-blank character is `{` or `[`,
+/// otherwise a bare status name.
+pub fn decode_status_text(input: &str) -> Result<StatusReport> {
+    let trimmed = input.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return decode_status_value(&json::parse(input)?);
+    }
+    let raw = input.trim();
+    if raw.is_empty() {
+        return Err(WawpError::invalid_payload("empty status"));
+    }
+    let mut report = StatusReport::from_status(SessionStatus::parse(raw));
+    report.raw_status = raw.to_string();
+    Ok(report)
+}
+
+/// `decodeStatus` for a parsed value: an info response, either webhook shape, a
+/// `StatusReport`, a bare status string, or an array of those (the last one with a status wins).
+pub fn decode_status_value(v: &Value) -> Result<StatusReport> {
+    match v {
+        Value::String(s) => decode_status_text(s),
+        Value::Object(_) => decode_object(v),
+        Value::Array(items) => items
+            .iter()
+            .rev()
+            .find_map(|item| decode_object(item).ok())
+            .ok_or_else(|| WawpError::invalid_payload("no status in any element of the array")),
+        _ => Err(WawpError::invalid_payload(
+            "expected a status string or an object",
+        )),
+    }
+}
+
+/// Seconds or milliseconds: the older Wawp `ts` is in seconds; values that are already in
+/// milliseconds (after 1973 in ms, i.e. > 1e11) are kept as they are.
+fn seconds_to_ms(ts: f64) -> f64 {
+    if ts.abs() < 1e11 { ts * 1000.0 } else { ts }
+}
+
+fn decode_object(v: &Value) -> Result<StatusReport> {
+    if !v.is_object() {
+        return Err(WawpError::invalid_payload("expected an object"));
+    }
+    let payload = v.get("payload").filter(|p| p.is_object());
+    // Where the status lives: WAHA envelope payload.status, else top level, else the newest of
+    // payload.statuses (older builds and partial payloads).
+    let latest_history = payload
+        .and_then(|p| p.get("statuses"))
+        .and_then(Value::as_array)
+        .and_then(|history| {
+            history
+                .iter()
+                .filter(|h| h.str_field("status").is_some())
+                .max_by(|a, b| {
+                    let ta = a.num_field("timestamp").unwrap_or(f64::MIN);
+                    let tb = b.num_field("timestamp").unwrap_or(f64::MIN);
+                    ta.total_cmp(&tb)
+                })
+        });
+    let raw = payload
+        .and_then(|p| p.str_field("status"))
+        .or_else(|| v.str_field("status"))
+        .or_else(|| latest_history.and_then(|h| h.str_field("status")))
+        .ok_or_else(|| WawpError::invalid_payload("no status field in the object"))?;
+
+    let text = |key: &str| v.str_field(key).map(str::to_string);
+    let me = v
+        .get("me")
+        .and_then(Me::from_value)
+        .or_else(|| payload.and_then(|p| p.get("me")).and_then(Me::from_value));
+    let at_ms = v
+        .num_field("timestamp")
+        .or_else(|| v.num_field("atMs"))
+        .or_else(|| v.num_field("ts").map(seconds_to_ms))
+        .or_else(|| latest_history.and_then(|h| h.num_field("timestamp")));
+
+    Ok(StatusReport {
+        status: SessionStatus::parse(raw),
+        raw_status: raw.to_string(),
+        instance_id: text("instance_id").or_else(|| text("instanceId")),
+        session: text("session")
+            .or_else(|| {
+                payload
+                    .and_then(|p| p.str_field("name"))
+                    .map(str::to_string)
+            })
+            .or_else(|| text("name"))
+            .or_else(|| text("session_name")),
+        server_name: text("server_name").or_else(|| text("serverName")),
+        qr: text("qr").or_else(|| payload.and_then(|p| p.str_field("qr")).map(str::to_string)),
+        me,
+        at_ms,
+        event_id: text("id").or_else(|| text("eventId")),
+        event: text("event"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bare_strings_any_case_and_unknowns() {
+        assert_eq!(
+            decode_status_text("  working ").unwrap().status,
+            SessionStatus::Working
+        );
+        assert_eq!(
+            decode_status_text("DISCONNECTED").unwrap().status,
+            SessionStatus::Logout
+        );
+        let r = decode_status_text("READY").unwrap();
+        assert_eq!(
+            (r.status, r.raw_status.as_str(), r.ui_action()),
+            (SessionStatus::Unknown, "READY", UiAction::Inspect)
+        );
+        assert!(decode_status_text("   ").is_err());
+    }
+
+    #[test]
+    fn waha_envelope() {
+        let body = r#"{"id":"evt_1","timestamp":1741249702485,"event":"session.status","session":"default",
+            "me":{"id":"71111111111@c.us","pushName":"~"},
+            "payload":{"name":"default","status":"WORKING","statuses":[{"status":"STARTING","timestamp":1}]}}"#;
+        let r = decode_status_text(body).unwrap();
+        assert_eq!(r.status, SessionStatus::Working);
+        assert_eq!(r.session.as_deref(), Some("default"));
+        assert_eq!(r.event_id.as_deref(), Some("evt_1"));
+        assert_eq!(r.at_ms, Some(1_741_249_702_485.0));
+        assert_eq!(r.me.unwrap().id, "71111111111@c.us");
+    }
+
+    #[test]
+    fn legacy_wawp_shape_converts_seconds() {
+        let r = decode_status_text(
+            r#"{"instance_id":"123456789","status":"SCAN_QR_CODE","qr":"data:x","ts":1722170400}"#,
+        )
+        .unwrap();
+        assert_eq!(r.at_ms, Some(1_722_170_400_000.0));
+        assert_eq!(r.instance_id.as_deref(), Some("123456789"));
+        assert_eq!(r.qr.as_deref(), Some("data:x"));
+        assert_eq!(r.ui_action(), UiAction::ScanQr);
+    }
+
+    #[test]
+    fn info_response_and_missing_status() {
+        let r = decode_status_text(r#"{"name":"wawp-1","status":"STOPPED","me":null,"config":{"webhooks":{},"proxy":null}}"#)
+            .unwrap();
+        assert_eq!(
+            (r.status, r.session.as_deref(), r.me),
+            (SessionStatus::Stopped, Some("wawp-1"), None)
+        );
+        assert_eq!(
+            decode_status_text(r#"{"name":"x"}"#).unwrap_err().code,
+            crate::ErrorCode::InvalidPayload
+        );
+        assert_eq!(
+            decode_status_text("{broken").unwrap_err().code,
+            crate::ErrorCode::InvalidPayload
+        );
+    }
+
+    #[test]
+    fn report_round_trips_through_its_own_json() {
+        let r =
+            decode_status_text(r#"{"instance_id":"A","status":"WORKING","ts":1,"me":"1@c.us"}"#)
+                .unwrap();
+        let again = decode_status_text(&r.to_json()).unwrap();
+        assert_eq!(again.status, r.status);
+        assert_eq!(again.instance_id, r.instance_id);
+        assert_eq!(again.at_ms, r.at_ms);
+        assert_eq!(again.me, r.me);
+    }
+}

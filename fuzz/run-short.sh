@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# A short libFuzzer run per target (CI); the committed seed corpora stay read-only: new inputs go
+# to a scratch directory. Long run: FUZZ_SECONDS=600 bash fuzz/run-short.sh (or per target:
+# cargo +nightly fuzz run <target> /tmp/<target> fuzz/corpus/<target>).
+set -euo pipefail
+cd "$(dirname "$0")"
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-8}
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  echo "fuzz: no nightly toolchain on this machine; rustup +nightly is required for cargo-fuzz" >&2
+  exit 1
+fi
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2
+cargo +nightly fuzz build 2>&1 | tail -1
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+total=0
+for target in $(cargo +nightly fuzz list); do
+  mkdir -p "$scratch/$target" "corpus/$target"
+  log="$scratch/$target.log"
+  if ! cargo +nightly fuzz run "$target" "$scratch/$target" "corpus/$target" -- \
+      -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
+    tail -40 "$log"; echo "fuzz: $target FAILED" >&2; exit 1
+  fi
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+  total=$(( total + ${runs:-0} ))
+  echo "fuzz: $target ok, ${runs:-?} runs in ${SECONDS_PER_TARGET}s, 0 crashes"
+done
+echo "fuzz: all targets ok, $total executions"

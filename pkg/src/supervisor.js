@@ -1,0 +1,329 @@
+// SessionSupervisor: the lifecycle machine driven by a WawpClient and real timers. The machine
+// decides everything (when to start, restart, reject a send); this file performs its actions:
+// HTTP calls through the client, ONE timer at the machine's next deadline, releasing or
+// rejecting queued sends, and forwarding every action to `onEvent`.
+
+import { LifecycleMachine, decodeStatus } from "../dist/wasm/wawp_session.js";
+import { WawpError } from "./error.js";
+
+/** setTimeout's ceiling (2^31-1 ms); a later deadline is re-armed when this fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Lifecycle calls an automatic (not user-triggered) action may spend the retry budget on. */
+const BUDGETED_OPS = new Set(["start", "restart"]);
+const USER_EVENTS = new Set(["user_retry", "user_start", "user_stop", "user_logout"]);
+
+export class SessionSupervisor {
+  #client;
+  #machine;
+  #onEvent;
+  #budget;
+  #closed = false;
+  #timer;
+  #timerAt;
+  /** Events waiting for `handle`: a handle never runs while another one is draining. */
+  #queue = [];
+  #draining = false;
+  /** id → {task, resolve, reject} of sends the machine holds. */
+  #sends = new Map();
+  #nextSendId = 1;
+  /** op → the settled-promise of the call in flight for it. */
+  #inFlight = new Map();
+
+  /** @param {import("./supervisor.d.ts").SupervisorOptions} opts */
+  constructor(opts) {
+    if (opts === null || typeof opts !== "object") {
+      throw new WawpError("invalid_option", "SessionSupervisor needs an options object");
+    }
+    const { client, onEvent, budget, ...machineOptions } = opts;
+    if (!client || typeof client.info !== "function") {
+      throw new WawpError("invalid_option", "SessionSupervisor needs a client (a WawpClient)");
+    }
+    if (onEvent !== undefined && typeof onEvent !== "function") {
+      throw new WawpError("invalid_option", "onEvent must be a function");
+    }
+    if (budget !== undefined && (budget === null || typeof budget.trySpend !== "function")) {
+      throw new WawpError("invalid_option", "budget must be a RetryBudget");
+    }
+    this.#client = client;
+    this.#onEvent = onEvent;
+    this.#budget = budget;
+    this.#machine = new LifecycleMachine(machineOptions);
+  }
+
+  get status() {
+    return this.#machine.status;
+  }
+
+  get queuedSends() {
+    return this.#machine.queuedSends;
+  }
+
+  snapshot() {
+    return this.#machine.snapshot();
+  }
+
+  /**
+   * A webhook body (text or object, one event or an array), a parsed `WebhookEvent`, or a
+   * StatusReport. Events that carry no session status (e.g. `message`) are ignored; a body
+   * with no status at all throws `invalid_payload`.
+   */
+  observe(input) {
+    this.#assertOpen();
+    const inputs = statusInputs(input);
+    for (const item of inputs) decodeStatus(item); // throws here, before anything was handled
+    for (const item of inputs) this.#enqueue({ type: "status", input: item });
+  }
+
+  /** Reads `info`; the machine starts a STOPPED session in the background. */
+  async warmBoot() {
+    const entry = this.#enqueue({ type: "warm_boot" });
+    await entry.handled;
+    const call = entry.calls.get("info") ?? this.#inFlight.get("info") ?? this.#perform({ type: "call", op: "info" }, entry);
+    const outcome = await call;
+    if (!outcome.ok) throw outcome.error;
+    return decodeStatus(outcome.body);
+  }
+
+  /** The UI's Retry button: restart now. Resolves when the restart (if any) answered. */
+  retry() {
+    return this.#userCall({ type: "user_retry" }, ["restart", "start"]);
+  }
+
+  /** The UI's Power On button. */
+  start() {
+    return this.#userCall({ type: "user_start" }, ["start", "restart"]);
+  }
+
+  stop() {
+    return this.#userCall({ type: "user_stop" }, ["stop"]);
+  }
+
+  logout() {
+    return this.#userCall({ type: "user_logout" }, ["logout"]);
+  }
+
+  /**
+   * Runs `task` once the session can send: starts a stopped session (one start for any number
+   * of callers), queues while it comes up, rejects with the machine's code (send_timeout,
+   * queue_full, needs_qr, identity_mismatch, closed, ...).
+   */
+  sendWhenReady(task, opts = {}) {
+    if (typeof task !== "function") {
+      return Promise.reject(new WawpError("invalid_option", "sendWhenReady needs a function"));
+    }
+    if (this.#closed) return Promise.reject(closedError());
+    const id = `send-${this.#nextSendId++}`;
+    return new Promise((resolve, reject) => {
+      this.#sends.set(id, { task, resolve, reject });
+      const event = { type: "send", id };
+      if (opts.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
+      const entry = this.#enqueue(event);
+      entry.handled.catch((err) => {
+        if (this.#sends.delete(id)) reject(err);
+      });
+    });
+  }
+
+  /** Stops the timer and rejects everything pending with `closed`. Idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = undefined;
+    const sends = [...this.#sends.values()];
+    this.#sends.clear();
+    for (const send of sends) send.reject(closedError());
+    for (const entry of this.#queue) entry.reject(closedError());
+    this.#queue = [];
+  }
+
+  async #userCall(event, ops) {
+    const entry = this.#enqueue(event);
+    await entry.handled;
+    const call = ops.map((op) => entry.calls.get(op)).find(Boolean);
+    if (!call) return;
+    const outcome = await call;
+    if (!outcome.ok) throw outcome.error;
+  }
+
+  #assertOpen() {
+    if (this.#closed) throw closedError();
+  }
+
+  /**
+   * Queues an event; drains the queue unless a drain is running further up the stack (an
+   * `onEvent` handler calling back in). `entry.handled` settles once the machine took it.
+   */
+  #enqueue(event) {
+    const entry = { event, calls: new Map() };
+    entry.handled = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    entry.handled.catch(() => {}); // callers that do not await must not cause unhandled rejections
+    if (this.#closed) {
+      entry.reject(closedError());
+      return entry;
+    }
+    this.#queue.push(entry);
+    if (!this.#draining) this.#drain();
+    return entry;
+  }
+
+  #drain() {
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0 && !this.#closed) {
+        const entry = this.#queue.shift();
+        try {
+          this.#machine.handle(entry.event, Date.now());
+        } catch (err) {
+          entry.reject(asWawpError(err));
+          continue;
+        }
+        for (let action = this.#machine.pollAction(); action !== undefined; action = this.#machine.pollAction()) {
+          this.#perform(action, entry);
+        }
+        entry.resolve();
+      }
+    } finally {
+      this.#draining = false;
+    }
+    this.#armTimer();
+  }
+
+  /** One machine action. Returns the outcome promise for `call`s. */
+  #perform(action, entry) {
+    this.#emit(action);
+    switch (action.type) {
+      case "call":
+        return this.#startCall(action.op, entry);
+      case "release_send": {
+        const send = this.#sends.get(action.id);
+        if (!send) return undefined;
+        this.#sends.delete(action.id);
+        Promise.resolve()
+          .then(() => send.task())
+          .then(send.resolve, send.reject);
+        return undefined;
+      }
+      case "reject_send": {
+        const send = this.#sends.get(action.id);
+        if (!send) return undefined;
+        this.#sends.delete(action.id);
+        send.reject(new WawpError(action.code, `send rejected: ${action.code}`));
+        return undefined;
+      }
+      default:
+        // ui, identity, clear_identity, notify_admin, persist: for the host, via onEvent.
+        return undefined;
+    }
+  }
+
+  /** Runs a client call and answers the machine with its result. */
+  #startCall(op, entry) {
+    if (typeof this.#client[op] !== "function") {
+      const outcome = Promise.resolve({ ok: false, error: new WawpError("invalid_option", `client has no ${op}()`) });
+      entry.calls.set(op, outcome);
+      return outcome;
+    }
+    const automatic = !USER_EVENTS.has(entry.event.type);
+    let request;
+    if (automatic && this.#budget && BUDGETED_OPS.has(op) && !this.#budget.trySpend(1, Date.now())) {
+      // The shared budget is empty: answer as a rate limit without touching the network, so
+      // the machine backs off like for a real 429.
+      request = Promise.reject(new WawpError("rate_limited", `${op}: retry budget exhausted`, { op }));
+    } else {
+      request = Promise.resolve().then(() => this.#client[op]());
+    }
+    const outcome = request.then(
+      (body) => ({ ok: true, body }),
+      (err) => ({ ok: false, error: asWawpError(err, op) }),
+    );
+    entry.calls.set(op, outcome);
+    this.#inFlight.set(op, outcome);
+    outcome.then((result) => {
+      if (this.#inFlight.get(op) === outcome) this.#inFlight.delete(op);
+      if (this.#closed) return;
+      this.#emit(
+        result.ok ? { type: "result", op, ok: true } : { type: "result", op, ok: false, error: result.error.code },
+      );
+      const event = { type: "result", op, ok: result.ok };
+      if (result.ok) {
+        event.body = result.body ?? null;
+      } else {
+        event.error = result.error.code;
+        if (result.error.httpStatus !== undefined) event.httpStatus = result.error.httpStatus;
+        if (result.error.retryAfterMs !== undefined) event.retryAfterMs = result.error.retryAfterMs;
+      }
+      this.#enqueue(event);
+    });
+    return outcome;
+  }
+
+  /** Exactly one timer, at the machine's earliest deadline. */
+  #armTimer() {
+    if (this.#closed) return;
+    const at = this.#machine.pollTimeout();
+    const deadline = at === undefined || at === null ? undefined : at;
+    if (deadline === this.#timerAt && this.#timer !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = deadline;
+    if (deadline === undefined) return;
+    const delay = Math.min(Math.max(0, deadline - Date.now()), MAX_TIMER_MS);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = undefined;
+      this.#enqueue({ type: "timeout" });
+    }, delay);
+  }
+
+  #emit(event) {
+    if (!this.#onEvent) return;
+    try {
+      this.#onEvent(event);
+    } catch {
+      // A failing listener must not leave the machine half-driven; the actions stand.
+    }
+  }
+}
+
+/** Splits an observed input into the things `decodeStatus` reads, dropping non-status events. */
+function statusInputs(input) {
+  let value = input;
+  if (typeof value === "string" && value.trimStart().startsWith("[")) {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new WawpError("invalid_payload", "observed body is not valid JSON");
+    }
+  }
+  const items = Array.isArray(value) ? value : [value];
+  const inputs = [];
+  for (const item of items) {
+    if (item && typeof item === "object" && "report" in item && typeof item.event === "string") {
+      // A parsed WebhookEvent: its report, when it is a status event at all.
+      if (item.report) inputs.push(item.report);
+      continue;
+    }
+    if (item && typeof item === "object" && typeof item.event === "string" && item.event !== "session.status") {
+      continue; // message, engine.event, ...: no session status in them
+    }
+    inputs.push(item);
+  }
+  return inputs;
+}
+
+function asWawpError(err, op) {
+  if (err instanceof WawpError) return err;
+  if (err && typeof err === "object" && typeof err.code === "string" && typeof err.message === "string") {
+    return new WawpError(err.code, err.message, { httpStatus: err.httpStatus, retryAfterMs: err.retryAfterMs, op: err.op ?? op });
+  }
+  return new WawpError("invalid_payload", err instanceof Error ? err.message : String(err), { op });
+}
+
+function closedError() {
+  return new WawpError("closed", "the supervisor was closed");
+}

@@ -1,0 +1,131 @@
+// Webhook verification and parsing. HMAC runs on WebCrypto (`crypto.subtle`, present in
+// browsers, Node >= 18 and workerd), so no SHA-2 is compiled into the wasm; the core parses the
+// verified body (one event or an array, stale window).
+
+import { parseWebhookBody } from "../dist/wasm/wawp_session.js";
+import { WawpError } from "./error.js";
+
+const DEFAULT_MAX_BYTES = 256 * 1024;
+const WAHA_SIGNATURE = "x-webhook-hmac";
+const WAHA_ALGORITHM = "x-webhook-hmac-algorithm";
+const WAWP_SIGNATURE = "x-wawp-signature";
+/** Normalised algorithm spelling → WebCrypto hash name. */
+const HASHES = new Map([
+  ["sha1", "SHA-1"],
+  ["sha256", "SHA-256"],
+  ["sha384", "SHA-384"],
+  ["sha512", "SHA-512"],
+]);
+
+const encoder = new TextEncoder();
+
+/**
+ * True when a signature header is present and every signature header present matches the HMAC
+ * of the exact raw bytes: WAHA `X-Webhook-Hmac` (hash from `X-Webhook-Hmac-Algorithm`, sha512
+ * when absent) and Wawp `X-Wawp-Signature` (HMAC-SHA256, optional `sha256=` prefix).
+ */
+export async function verifyWebhook(rawBody, headers, secret) {
+  if (typeof secret !== "string" || secret.length === 0) {
+    throw new WawpError("invalid_option", "the webhook secret must be a non-empty string");
+  }
+  const bytes = toBytes(rawBody);
+  const checks = [];
+  const wahaSignature = headerValue(headers, WAHA_SIGNATURE);
+  if (wahaSignature !== undefined) {
+    const hash = HASHES.get(normaliseAlgorithm(headerValue(headers, WAHA_ALGORITHM) ?? "sha512"));
+    if (hash === undefined) return false;
+    checks.push([hash, wahaSignature]);
+  }
+  const wawpSignature = headerValue(headers, WAWP_SIGNATURE);
+  if (wawpSignature !== undefined) {
+    checks.push(["SHA-256", wawpSignature.trim().replace(/^sha256=/i, "")]);
+  }
+  if (checks.length === 0) return false;
+  for (const [hash, given] of checks) {
+    const expected = await hmacHex(hash, secret, bytes);
+    if (!constantTimeEqual(expected, given.trim().toLowerCase())) return false;
+  }
+  return true;
+}
+
+/** One event; a body holding an array of several is `invalid_payload` (use `parseWebhooks`). */
+export async function parseWebhook(rawBody, headers, opts) {
+  const events = await parseWebhooks(rawBody, headers, opts);
+  if (events.length !== 1) {
+    throw new WawpError("invalid_payload", `expected one webhook event, got ${events.length}`);
+  }
+  return events[0];
+}
+
+/**
+ * Size cap on the raw bytes first, then strict UTF-8, then the signature (when a secret is
+ * given), then the core's parser (one event or an array; stale events rejected).
+ */
+export async function parseWebhooks(rawBody, headers, opts = {}) {
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
+    throw new WawpError("invalid_option", "maxBytes must be a positive number");
+  }
+  // UTF-8 never needs fewer bytes than UTF-16 code units: reject a huge string before encoding it.
+  if (typeof rawBody === "string" && rawBody.length > maxBytes) throw tooLarge(maxBytes);
+  const bytes = toBytes(rawBody);
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new WawpError("invalid_payload", "webhook body is not valid UTF-8");
+  }
+  if (opts.secret !== undefined && !(await verifyWebhook(bytes, headers ?? {}, opts.secret))) {
+    throw new WawpError("bad_signature", "webhook signature missing or wrong");
+  }
+  const limits = { maxBytes, nowMs: opts.nowMs ?? Date.now() };
+  if (opts.maxAgeMs !== undefined) limits.maxAgeMs = opts.maxAgeMs;
+  return parseWebhookBody(text, limits);
+}
+
+function tooLarge(maxBytes) {
+  return new WawpError("payload_too_large", `webhook body exceeds ${maxBytes} bytes`);
+}
+
+function toBytes(rawBody) {
+  if (typeof rawBody === "string") return encoder.encode(rawBody);
+  if (rawBody instanceof Uint8Array) return rawBody;
+  if (rawBody instanceof ArrayBuffer) return new Uint8Array(rawBody);
+  if (ArrayBuffer.isView(rawBody)) return new Uint8Array(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+  throw new WawpError("invalid_payload", "webhook body must be a string or bytes");
+}
+
+/** A header from `Headers` or a plain record, name case-insensitive; undefined when absent. */
+function headerValue(headers, name) {
+  if (!headers) return undefined;
+  if (typeof headers.get === "function") return headers.get(name) ?? undefined;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    const value = headers[key];
+    if (Array.isArray(value)) return value.length > 0 ? String(value[0]) : undefined;
+    return value === undefined || value === null ? undefined : String(value);
+  }
+  return undefined;
+}
+
+/** "SHA-512", "sha_512", "HmacSHA256", "hmac-sha1" → "sha512", "sha512", "sha256", "sha1". */
+function normaliseAlgorithm(value) {
+  return value.toLowerCase().replace(/[^a-z0-9]/g, "").replace(/^hmac/, "");
+}
+
+async function hmacHex(hash, secret, bytes) {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes));
+  let hex = "";
+  for (const byte of mac) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Compares two hex strings without an early exit on the first differing character. */
+function constantTimeEqual(expected, given) {
+  if (expected.length !== given.length) return false;
+  let difference = 0;
+  for (let i = 0; i < expected.length; i++) difference |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return difference === 0;
+}

@@ -4,7 +4,12 @@
 // timeout, sleeps between attempts and makes sure no token ever leaves in an error.
 // Runtime surface: fetch, AbortController, setTimeout, URL — browsers, workers, Node, workerd.
 
-import { Backoff, buildRequest, classifyResponse, mayRetry } from "../dist/wasm/wawp_session.js";
+import {
+  Backoff,
+  __buildRequest as buildRequest,
+  __classifyResponse as classifyResponse,
+  __mayRetry as mayRetry,
+} from "../dist/wasm/wawp_session.js";
 import { WawpError } from "./error.js";
 
 const DEFAULT_BASE_URL = "https://api.wawp.net";

@@ -1,0 +1,38 @@
+// The per-event contenders behind one sans-IO surface: advance(now) fires due timers,
+// handle(event, now) steps, pollAction() drains. Each is created fresh per measured pass.
+import { SimulatedClock } from "xstate";
+import { createSwitchLifecycle } from "../contenders/switch-lifecycle.mjs";
+import { createXStateLifecycle } from "../contenders/xstate-lifecycle.mjs";
+import { loadPackage } from "./package.mjs";
+
+const TIMEOUT = { type: "timeout" };
+
+function timerDriven(machine) {
+  return {
+    advance(now) {
+      let due;
+      while ((due = machine.pollTimeout()) !== undefined && due !== null && due <= now) machine.handle(TIMEOUT, now);
+    },
+    handle: (event, now) => machine.handle(event, now),
+    pollAction: () => machine.pollAction(),
+  };
+}
+
+export const CONTENDERS = {
+  "wawp-session": async () => {
+    const pkg = await loadPackage("node");
+    return () => timerDriven(new pkg.LifecycleMachine({}));
+  },
+  "xstate-v5": async () => () => {
+    const clock = new SimulatedClock();
+    const machine = createXStateLifecycle({ clock });
+    return {
+      advance(now) {
+        if (now > clock.now()) clock.set(now); // fires the `after` watchdogs that are due
+      },
+      handle: (event, now) => machine.handle(event, now),
+      pollAction: () => machine.pollAction(),
+    };
+  },
+  "js-switch": async () => () => timerDriven(createSwitchLifecycle()),
+};

@@ -1,0 +1,17 @@
+// Loads the BUILT package (pkg/), the artefact users install, per entry point.
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const PKG = join(ROOT, "pkg");
+export const ENTRIES = {
+  node: join(PKG, "src", "entry-node.js"),
+  workerd: join(PKG, "src", "entry-workerd.js"),
+};
+
+export async function loadPackage(entry = "node") {
+  const file = ENTRIES[entry];
+  if (!existsSync(file)) throw new Error(`${file} is missing (run npm run build)`);
+  return import(pathToFileURL(file).href);
+}

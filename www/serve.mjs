@@ -1,0 +1,165 @@
+// The dashboard's own tiny HTTP server (zero dependencies): static files from www/, the package's
+// build under /pkg/, and two proxies so the page talks to one origin only:
+//   /api/*  -> the edge worker (prefix stripped; SSE streamed through unbuffered)
+//   /sim/*  -> the simulator's control API /__sim/* (only in simulator mode)
+// Always listens on 127.0.0.1.
+import http from "node:http";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const WWW_DIR = path.dirname(fileURLToPath(import.meta.url));
+const PKG_DIR = path.resolve(WWW_DIR, "..", "pkg");
+
+const MIME_TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+  ".wasm": "application/wasm",
+  ".map": "application/json; charset=utf-8",
+  ".d.ts": "text/plain; charset=utf-8",
+  ".txt": "text/plain; charset=utf-8",
+};
+
+// Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1).
+const HOP_BY_HOP = new Set([
+  "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer",
+  "proxy-authenticate", "proxy-authorization", "host",
+]);
+
+function mimeTypeOf(filePath) {
+  if (filePath.endsWith(".d.ts")) return MIME_TYPES[".d.ts"];
+  return MIME_TYPES[path.extname(filePath).toLowerCase()] ?? "application/octet-stream";
+}
+
+function sendJson(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": MIME_TYPES[".json"], "cache-control": "no-store" });
+  res.end(text);
+}
+
+function sendError(res, status, code, message) {
+  sendJson(res, status, { error: { code, message } });
+}
+
+/** Resolves a URL path inside `root`, or null when it would escape it. */
+function resolveInside(root, urlPath) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes("\0")) return null;
+  const full = path.resolve(root, "." + path.posix.normalize("/" + decoded));
+  return full === root || full.startsWith(root + path.sep) ? full : null;
+}
+
+async function serveFile(req, res, root, urlPath) {
+  let filePath = resolveInside(root, urlPath);
+  if (!filePath) return sendError(res, 400, "bad_request", "bad path");
+  let info = await stat(filePath).catch(() => null);
+  if (info?.isDirectory()) {
+    filePath = path.join(filePath, "index.html");
+    info = await stat(filePath).catch(() => null);
+  }
+  if (!info?.isFile()) return sendError(res, 404, "not_found", "no such file");
+  res.writeHead(200, {
+    "content-type": mimeTypeOf(filePath),
+    "content-length": info.size,
+    // The page is tiny and changes while developing; never serve a stale app.js.
+    "cache-control": "no-cache",
+    "x-content-type-options": "nosniff",
+  });
+  if (req.method === "HEAD") return res.end();
+  createReadStream(filePath).pipe(res);
+}
+
+/** Streams one request to `targetUrl` and the answer back, chunk by chunk (SSE-safe). */
+function proxy(req, res, targetUrl, openStreams) {
+  const headers = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (!HOP_BY_HOP.has(name)) headers[name] = value;
+  }
+  const upstreamReq = http.request(targetUrl, { method: req.method, headers }, (upstreamRes) => {
+    const outHeaders = {};
+    for (const [name, value] of Object.entries(upstreamRes.headers)) {
+      if (!HOP_BY_HOP.has(name)) outHeaders[name] = value;
+    }
+    const isEventStream = String(upstreamRes.headers["content-type"] ?? "").startsWith("text/event-stream");
+    if (isEventStream) {
+      outHeaders["cache-control"] = "no-store";
+      outHeaders["x-accel-buffering"] = "no";
+      res.socket?.setNoDelay(true);
+      openStreams.add(res);
+      res.on("close", () => openStreams.delete(res));
+    }
+    res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
+    if (isEventStream) res.flushHeaders();
+    upstreamRes.pipe(res);
+  });
+  upstreamReq.on("error", (err) => {
+    if (!res.headersSent) sendError(res, 502, "upstream_unreachable", `upstream unreachable (${err.code ?? "error"})`);
+    else res.destroy();
+  });
+  // A browser that closes an EventSource must close the upstream stream too.
+  res.on("close", () => upstreamReq.destroy());
+  req.pipe(upstreamReq);
+}
+
+/**
+ * @param {{port?: number, edgeUrl: string, simUrl?: string, timingScale?: number}} opts
+ * @returns {Promise<{url: string, close: () => Promise<void>}>}
+ */
+export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 1 } = {}) {
+  if (!edgeUrl) throw new Error("startDashboard: edgeUrl is required");
+  const edgeBase = new URL(edgeUrl);
+  const simBase = simUrl ? new URL(simUrl) : null;
+  const config = { mode: simBase ? "simulator" : "real", timingScale: simBase ? timingScale : 1 };
+  const openStreams = new Set();
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const { pathname, search } = url;
+    if (pathname === "/config.json") return sendJson(res, 200, config);
+    if (pathname.startsWith("/api/")) {
+      return proxy(req, res, new URL(pathname.slice("/api".length) + search, edgeBase), openStreams);
+    }
+    if (pathname.startsWith("/sim/")) {
+      if (!simBase) return sendError(res, 404, "not_found", "no simulator in real mode");
+      return proxy(req, res, new URL("/__sim" + pathname.slice("/sim".length) + search, simBase), openStreams);
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return sendError(res, 405, "method_not_allowed", "static files are read-only");
+    }
+    const served = pathname.startsWith("/pkg/")
+      ? serveFile(req, res, PKG_DIR, pathname.slice("/pkg".length))
+      : serveFile(req, res, WWW_DIR, pathname === "/serve.mjs" ? "/missing" : pathname);
+    served.catch(() => {
+      if (!res.headersSent) sendError(res, 500, "internal", "could not read the file");
+      else res.destroy();
+    });
+  });
+
+  await new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : port}`;
+
+  async function close() {
+    for (const res of openStreams) res.destroy();
+    await new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+  return { url, close };
+}

@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 OUT=pkg/dist/wasm
 cargo build --quiet --release --target wasm32-unknown-unknown --lib
 rm -rf "$OUT" && mkdir -p "$OUT"
+# --experimental-reset-state-function: pkg/src/bindings.js replaces a trapped instance;
+# --omit-default-module-path: the entries say where the .wasm is (one place, bundler-visible).
 wasm-bindgen --target web --out-dir "$OUT" --out-name wawp_session \
   --remove-name-section --remove-producers-section \
+  --experimental-reset-state-function --omit-default-module-path \
   target/wasm32-unknown-unknown/release/wawp_session.wasm
 if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
   node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \

@@ -1,2 +1,670 @@
-//! The wasm-bindgen surface (the JS contract of `../shared/API.md`).
-//! STUB: the package engineer fills it in.
+//! The wasm-bindgen surface: the JS contract of `../shared/API.md` plus the `__`-prefixed helpers
+//! the JS drivers (`pkg/src/client.js`, `supervisor.js`, `webhook.js`) need.
+//!
+//! Thin by design: convert JS ↔ core types and call the core. Objects cross as JSON text
+//! (`JSON.stringify` → [`json::parse`], [`Value::to_json`] → `JSON.parse`): no serde in the wasm,
+//! and one parse per crossing is cheaper than a `Reflect::get` per field (anchors E.4).
+//! Errors are real JS `WawpError` instances, built with the class the entry registers.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::backoff::{Backoff, BackoffOptions};
+use crate::budget::RetryBudget;
+use crate::error::{ErrorCode, WawpError};
+use crate::http::{self, AuthPlacement, ClientOp, Flavor, RequestArgs};
+use crate::identity;
+use crate::json::{self, ObjectWriter, Value};
+use crate::machine::{self, Event, MachineOptions};
+use crate::metrics;
+use crate::retry_after;
+use crate::status::{self, SessionStatus, StatusReport};
+use crate::webhook::{self, WebhookEvent, WebhookLimits};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A session status; any value this version does not know decodes to "UNKNOWN". */
+export type SessionStatus = "STOPPED" | "STARTING" | "SCAN_QR_CODE" | "WORKING" | "FAILED"
+  | "LOGOUT" | "DELETED" | "PASSKEY_REQUIRED" | "PASSKEY_CONFIRMATION_REQUIRED" | "UNKNOWN";
+
+/** What a UI should show for a status. */
+export type UiAction = "start" | "connecting" | "scan_qr" | "connected" | "troubleshoot"
+  | "provision" | "passkey" | "inspect";
+
+/** The stable `code` of every `WawpError`. */
+export type ErrorCode = "invalid_payload" | "bad_signature" | "stale_event" | "payload_too_large"
+  | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "rate_limited"
+  | "server" | "network" | "timeout" | "needs_qr" | "send_timeout" | "queue_full"
+  | "identity_mismatch" | "closed" | "invalid_option";
+
+export type IdentityVerdict = "match" | "mismatch" | "unverifiable";
+
+/** The WhatsApp account of a session (`/me`, or `me` in a webhook). */
+export interface Me { id: string; pushName?: string; lid?: string }
+
+/** One decoded status, whatever shape it came in. */
+export interface StatusReport {
+  status: SessionStatus;
+  /** The status text as received (e.g. an unknown future value). */
+  rawStatus: string;
+  uiAction: UiAction;
+  /** true only for WORKING. */
+  canSend: boolean;
+  /** STARTING | SCAN_QR_CODE | WORKING | PASSKEY_*. */
+  isRunning: boolean;
+  instanceId?: string;
+  session?: string;
+  serverName?: string;
+  qr?: string;
+  me?: Me | null;
+  /** When the status was observed (epoch ms), if the input said. */
+  atMs?: number;
+  eventId?: string;
+}
+
+/** Anything `decodeStatus` accepts: a status name, JSON text, an info response or a webhook body. */
+export type StatusInput = string | StatusReport | Record<string, unknown> | Array<Record<string, unknown>>;
+
+export interface BackoffOptions {
+  /** First delay before jitter, ms (default 1000). */
+  baseMs?: number;
+  /** Largest delay, ms (default 60000). */
+  capMs?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  jitter?: "full" | "equal" | "decorrelated" | "none";
+  /** Delays handed out before `next()` returns undefined (default 10). */
+  maxAttempts?: number;
+  /** Stop once the delays handed out add up to this many ms. */
+  maxElapsedMs?: number;
+  /** Makes the jitter deterministic. */
+  seed?: number;
+}
+
+export interface MachineOptions {
+  /** The account this instance must be paired with; a different `/me` is `identity_mismatch`. */
+  expectedJid?: string;
+  /** STARTING longer than this → restart (default 60000). */
+  startingTimeoutMs?: number;
+  /** FAILED → automatic restart after this delay (default 30000). */
+  failedRestartDelayMs?: number;
+  /** Consecutive automatic restarts before giving up and telling the admin. */
+  maxAutoRestarts?: number;
+  /** STARTING blips shorter than this are not shown. */
+  debounceMs?: number;
+  maxQueuedSends?: number;
+  /** A queued send not released within this is rejected with `send_timeout`. */
+  sendTimeoutMs?: number;
+  /** A weekly window in which automatic restarts are held back. */
+  maintenance?: { weekday: number; hourUtc: number };
+}
+
+export type MachineOp = "start" | "restart" | "stop" | "logout" | "info" | "me";
+
+export type MachineEvent =
+  | { type: "status"; input: StatusInput }
+  | { type: "warm_boot" }
+  | { type: "send"; id: string; timeoutMs?: number }
+  | { type: "result"; op: MachineOp; ok: boolean; error?: ErrorCode; httpStatus?: number;
+      retryAfterMs?: number; body?: unknown }
+  | { type: "user_retry" }
+  | { type: "user_start" }
+  | { type: "user_stop" }
+  | { type: "user_logout" }
+  | { type: "timeout" };
+
+export type AdminReason = "failed" | "restart_budget_exhausted" | "identity_mismatch"
+  | "unauthorized" | "deleted";
+
+export type Action =
+  | { type: "call"; op: MachineOp }
+  | { type: "ui"; uiAction: UiAction; status: SessionStatus }
+  | { type: "release_send"; id: string }
+  | { type: "reject_send"; id: string; code: ErrorCode }
+  | { type: "clear_identity" }
+  | { type: "identity"; verdict: IdentityVerdict; me?: string }
+  | { type: "notify_admin"; reason: AdminReason }
+  | { type: "persist" };
+
+/** The machine's state for dashboards and logs (never contains credentials). */
+export type MachineSnapshot = Record<string, unknown> & { status: SessionStatus };
+
+export interface StatusHistoryEntry { atMs: number; status: SessionStatus }
+
+export interface StabilityMetrics {
+  observedMs: number;
+  workingMs: number;
+  startingMs: number;
+  uptimeRatio: number;
+  restarts: number;
+  failures: number;
+  meanTimeToRecoverMs: number | null;
+}
+
+/** Operations of `WawpClient` understood by `__buildRequest` / `__classifyResponse`. */
+export type ClientOp = "create" | "start" | "stop" | "restart" | "logout" | "delete" | "info"
+  | "me" | "qr" | "qrImage" | "requestCode" | "sendText";
+
+export type Flavor = "wawp" | "waha";
+
+export interface RequestArgs {
+  instanceId?: string; session?: string; phoneNumber?: string; chatId?: string; text?: string;
+}
+
+/** A request without credentials: the JS client adds `access_token` (query) or `X-Api-Key` (header). */
+export interface RequestSpec {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  query: Array<[string, string]>;
+  /** JSON text. */
+  body?: string;
+  auth: "query" | "header";
+}
+
+export interface WebhookLimits { maxBytes?: number; maxAgeMs?: number; nowMs: number }
+
+export interface WebhookEvent {
+  /** "session.status" for status events of both shapes; other WAHA event names as sent. */
+  event: string;
+  /** null for events that carry no session status. */
+  report: StatusReport | null;
+  eventId?: string;
+  atMs?: number;
+}
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+thread_local! {
+    /// The JS `WawpError` class, registered once per instance by the entry.
+    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+}
+
+/// Registers the JS `WawpError` class (`new WawpError(code, message, details)`); until then,
+/// errors are plain `Error`s with the same properties.
+#[wasm_bindgen(js_name = __setErrorClass)]
+pub fn set_error_class(class: Function) {
+    ERROR_CLASS.with(|slot| {
+        if let Ok(mut slot) = slot.try_borrow_mut() {
+            *slot = Some(class);
+        }
+    });
+}
+
+fn set_prop(target: &JsValue, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object or Error cannot fail; ignore the Result.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// The JS error for a core error: a `WawpError` instance when the class is registered.
+fn js_error(error: WawpError) -> JsValue {
+    let details = Object::new();
+    if let Some(status) = error.http_status {
+        set_prop(&details, "httpStatus", &JsValue::from(status));
+    }
+    if let Some(ms) = error.retry_after_ms {
+        set_prop(&details, "retryAfterMs", &JsValue::from(ms));
+    }
+    if let Some(op) = &error.op {
+        set_prop(&details, "op", &JsValue::from_str(op));
+    }
+    let code = JsValue::from_str(error.code.as_str());
+    let message = JsValue::from_str(&error.message);
+    let class = ERROR_CLASS.with(|slot| slot.try_borrow().ok().and_then(|c| c.clone()));
+    if let Some(class) = class {
+        if let Ok(instance) = Reflect::construct(&class, &Array::of3(&code, &message, &details)) {
+            return instance;
+        }
+    }
+    let fallback: JsValue = js_sys::Error::new(&error.message).into();
+    set_prop(&fallback, "name", &JsValue::from_str("WawpError"));
+    set_prop(&fallback, "code", &code);
+    for key in ["httpStatus", "retryAfterMs", "op"] {
+        if let Ok(value) = Reflect::get(&details, &JsValue::from_str(key)) {
+            if !value.is_undefined() {
+                set_prop(&fallback, key, &value);
+            }
+        }
+    }
+    fallback
+}
+
+type JsResult<T> = Result<T, JsValue>;
+
+fn invalid_option(message: &str) -> JsValue {
+    js_error(WawpError::invalid_option(message))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Crossing the boundary
+
+/// A JS value as a core JSON value: strings are taken as they are (a string, not JSON text),
+/// anything else goes through `JSON.stringify`. `undefined` becomes `null`.
+fn value_from_js(input: &JsValue) -> Result<Value, WawpError> {
+    if let Some(text) = input.as_string() {
+        return Ok(Value::String(text));
+    }
+    if input.is_undefined() || input.is_null() {
+        return Ok(Value::Null);
+    }
+    json::parse(&stringify(input)?)
+}
+
+fn stringify(input: &JsValue) -> Result<String, WawpError> {
+    js_sys::JSON::stringify(input)
+        .ok()
+        .map(JsValue::from)
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            WawpError::invalid_payload("the value cannot be converted to JSON (cycle or BigInt)")
+        })
+}
+
+fn value_to_js(value: &Value) -> JsValue {
+    // Our own writer's output is always valid JSON; `null` covers the impossible failure.
+    js_sys::JSON::parse(&value.to_json()).unwrap_or(JsValue::NULL)
+}
+
+/// An options object: `undefined` / `null` mean "all defaults", anything else must be an object.
+fn options_from_js(input: &JsValue) -> Result<Value, WawpError> {
+    match value_from_js(input)? {
+        Value::Null => Ok(Value::Object(Vec::new())),
+        v @ Value::Object(_) => Ok(v),
+        _ => Err(WawpError::invalid_option("options must be an object")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/// `decodeStatus(input)`: a status name, JSON text, an info response or a webhook body.
+#[wasm_bindgen(js_name = decodeStatus, unchecked_return_type = "StatusReport")]
+pub fn decode_status(
+    #[wasm_bindgen(unchecked_param_type = "StatusInput")] input: JsValue,
+) -> JsResult<JsValue> {
+    let report = match input.as_string() {
+        Some(text) => status::decode_status_text(&text),
+        None => value_from_js(&input).and_then(|v| status::decode_status_value(&v)),
+    }
+    .map_err(js_error)?;
+    Ok(value_to_js(&report.to_value()))
+}
+
+/// `uiActionFor(status)`: the UI action for a status name (unknown names → "inspect").
+#[wasm_bindgen(js_name = uiActionFor, unchecked_return_type = "UiAction")]
+pub fn ui_action_for(
+    #[wasm_bindgen(unchecked_param_type = "SessionStatus | string")] status: &str,
+) -> String {
+    status::ui_action_for(status).as_str().to_string()
+}
+
+/// `normalizeJid(jid)`: drops `:device`, maps `@s.whatsapp.net` to `@c.us`.
+#[wasm_bindgen(js_name = normalizeJid)]
+pub fn normalize_jid(jid: &str) -> String {
+    identity::normalize_jid(jid)
+}
+
+/// `compareIdentity(expected, me)`: `@lid` ids and a null `me` are "unverifiable".
+#[wasm_bindgen(js_name = compareIdentity, unchecked_return_type = "IdentityVerdict")]
+pub fn compare_identity(
+    expected: &str,
+    #[wasm_bindgen(unchecked_param_type = "{ id: string } | string | null")] me: JsValue,
+) -> String {
+    let id = me.as_string().or_else(|| {
+        if me.is_object() {
+            Reflect::get(&me, &JsValue::from_str("id"))
+                .ok()
+                .and_then(|id| id.as_string())
+        } else {
+            None
+        }
+    });
+    identity::compare_identity(expected, id.as_deref())
+        .as_str()
+        .to_string()
+}
+
+/// `parseRetryAfter(value, nowMs)`: seconds or an HTTP-date, as a delay in ms.
+#[wasm_bindgen(js_name = parseRetryAfter)]
+pub fn parse_retry_after(value: Option<String>, now_ms: f64) -> Option<f64> {
+    retry_after::parse_retry_after(value.as_deref()?, now_ms)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backoff and retry budget
+
+/// Exponential backoff with jitter, a cap and a Retry-After floor.
+#[wasm_bindgen(js_name = Backoff)]
+pub struct JsBackoff {
+    inner: Backoff,
+}
+
+#[wasm_bindgen(js_class = Backoff)]
+impl JsBackoff {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "BackoffOptions")] opts: JsValue,
+    ) -> JsResult<JsBackoff> {
+        let opts = options_from_js(&opts)
+            .and_then(|v| BackoffOptions::from_value(&v))
+            .and_then(Backoff::new)
+            .map_err(js_error)?;
+        Ok(JsBackoff { inner: opts })
+    }
+
+    /// The next delay in ms, never below `retryAfterMs`; `undefined` once exhausted.
+    pub fn next(&mut self, retry_after_ms: Option<f64>) -> Option<f64> {
+        self.inner.next(retry_after_ms)
+    }
+
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Delays handed out since the last reset.
+    #[wasm_bindgen(getter)]
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts()
+    }
+}
+
+/// A token bucket shared by automatic restarts and retries, so faults cannot become a storm.
+#[wasm_bindgen(js_name = RetryBudget)]
+pub struct JsRetryBudget {
+    inner: RetryBudget,
+}
+
+#[wasm_bindgen(js_class = RetryBudget)]
+impl JsRetryBudget {
+    #[wasm_bindgen(constructor)]
+    pub fn new(capacity: f64, refill_per_sec: f64) -> JsResult<JsRetryBudget> {
+        let valid = |n: f64| n.is_finite() && n >= 0.0;
+        if !valid(capacity) || !valid(refill_per_sec) {
+            return Err(invalid_option(
+                "capacity and refillPerSec must be finite numbers >= 0",
+            ));
+        }
+        Ok(JsRetryBudget {
+            inner: RetryBudget::new(capacity, refill_per_sec),
+        })
+    }
+
+    /// Takes `cost` tokens if the bucket holds them at `nowMs`.
+    #[wasm_bindgen(js_name = trySpend)]
+    pub fn try_spend(&mut self, cost: f64, now_ms: f64) -> bool {
+        self.inner.try_spend(cost, now_ms)
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn tokens(&self) -> f64 {
+        self.inner.tokens
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn capacity(&self) -> f64 {
+        self.inner.capacity
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The lifecycle machine
+
+/// The sans-IO session machine: `handle`, drain `pollAction`, arm a timer at `pollTimeout`.
+#[wasm_bindgen(js_name = LifecycleMachine)]
+pub struct JsLifecycleMachine {
+    inner: machine::LifecycleMachine,
+}
+
+#[wasm_bindgen(js_class = LifecycleMachine)]
+impl JsLifecycleMachine {
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_optional_param_type = "MachineOptions")] opts: JsValue,
+    ) -> JsResult<JsLifecycleMachine> {
+        let opts = options_from_js(&opts)
+            .and_then(|v| MachineOptions::from_value(&v))
+            .map_err(js_error)?;
+        Ok(JsLifecycleMachine {
+            inner: machine::LifecycleMachine::new(opts),
+        })
+    }
+
+    /// Feeds one event; drain `pollAction()` afterwards.
+    pub fn handle(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "MachineEvent")] event: JsValue,
+        now_ms: f64,
+    ) -> JsResult<()> {
+        let event = stringify(&event)
+            .and_then(|text| Event::from_json(&text))
+            .map_err(js_error)?;
+        self.inner.handle(event, now_ms);
+        Ok(())
+    }
+
+    /// The next action for the host, or `undefined` when there is none.
+    #[wasm_bindgen(js_name = pollAction, unchecked_return_type = "Action | undefined")]
+    pub fn poll_action(&mut self) -> JsValue {
+        self.inner
+            .poll_action()
+            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action.to_value()))
+    }
+
+    /// Every pending action at once (one boundary crossing instead of one per action).
+    #[wasm_bindgen(js_name = drainActions, unchecked_return_type = "Action[]")]
+    pub fn drain_actions(&mut self) -> JsValue {
+        let mut actions = Vec::new();
+        while let Some(action) = self.inner.poll_action() {
+            actions.push(action.to_value());
+        }
+        value_to_js(&Value::Array(actions))
+    }
+
+    /// Absolute ms of the next deadline; call `handle({type:"timeout"}, now)` when it passes.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.inner.poll_timeout()
+    }
+
+    #[wasm_bindgen(unchecked_return_type = "MachineSnapshot")]
+    pub fn snapshot(&self) -> JsValue {
+        value_to_js(&self.inner.snapshot())
+    }
+
+    /// The machine's state as JSON text, for `LifecycleMachine.fromJSON`.
+    #[wasm_bindgen(js_name = toJSON)]
+    pub fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    #[wasm_bindgen(js_name = fromJSON)]
+    pub fn from_json(json: &str) -> JsResult<JsLifecycleMachine> {
+        let inner = machine::LifecycleMachine::from_json(json).map_err(js_error)?;
+        Ok(JsLifecycleMachine { inner })
+    }
+
+    #[wasm_bindgen(getter, unchecked_return_type = "SessionStatus")]
+    pub fn status(&self) -> String {
+        self.inner.status().as_str().to_string()
+    }
+
+    /// Sends waiting for WORKING.
+    #[wasm_bindgen(getter, js_name = queuedSends)]
+    pub fn queued_sends(&self) -> u32 {
+        u32::try_from(self.inner.queued_sends()).unwrap_or(u32::MAX)
+    }
+}
+
+/// `stability(history, nowMs)`: uptime, restarts, failures and recovery time of a status history.
+#[wasm_bindgen(unchecked_return_type = "StabilityMetrics")]
+pub fn stability(
+    #[wasm_bindgen(unchecked_param_type = "StatusHistoryEntry[]")] history: JsValue,
+    now_ms: f64,
+) -> JsResult<JsValue> {
+    let parsed = value_from_js(&history).map_err(js_error)?;
+    let entries = parsed
+        .as_array()
+        .ok_or_else(|| js_error(WawpError::invalid_payload("history must be an array")))?;
+    let mut points = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match (entry.num_field("atMs"), entry.str_field("status")) {
+            (Some(at_ms), Some(status)) => points.push((at_ms, SessionStatus::parse(status))),
+            _ => {
+                return Err(js_error(WawpError::invalid_payload(
+                    "every history entry needs a numeric atMs and a status",
+                )));
+            }
+        }
+    }
+    Ok(value_to_js(&metrics::stability(&points, now_ms).to_value()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Low-level helpers of the JS drivers (not part of the public contract)
+
+fn parse_flavor(flavor: &str) -> Result<Flavor, WawpError> {
+    match flavor {
+        "wawp" => Ok(Flavor::Wawp),
+        "waha" => Ok(Flavor::Waha),
+        _ => Err(WawpError::invalid_option(
+            "flavor must be \"wawp\" or \"waha\"",
+        )),
+    }
+}
+
+const CLIENT_OPS: [(&str, ClientOp); 12] = [
+    ("create", ClientOp::Create),
+    ("start", ClientOp::Start),
+    ("stop", ClientOp::Stop),
+    ("restart", ClientOp::Restart),
+    ("logout", ClientOp::Logout),
+    ("delete", ClientOp::Delete),
+    ("info", ClientOp::Info),
+    ("me", ClientOp::Me),
+    ("qr", ClientOp::Qr),
+    ("qrImage", ClientOp::QrImage),
+    ("requestCode", ClientOp::RequestCode),
+    ("sendText", ClientOp::SendText),
+];
+
+fn parse_client_op(op: &str) -> Result<ClientOp, WawpError> {
+    CLIENT_OPS
+        .iter()
+        .find(|(name, _)| *name == op)
+        .map(|(_, op)| *op)
+        .ok_or_else(|| WawpError::invalid_option("unknown client operation"))
+}
+
+fn request_args(v: &Value) -> RequestArgs {
+    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    RequestArgs {
+        instance_id: text("instanceId"),
+        session: text("session"),
+        phone_number: text("phoneNumber"),
+        chat_id: text("chatId"),
+        text: text("text"),
+    }
+}
+
+/// `__buildRequest(flavor, op, args)` → `{method, path, query, body?, auth}` without credentials.
+#[wasm_bindgen(js_name = __buildRequest, unchecked_return_type = "RequestSpec")]
+pub fn build_request(
+    #[wasm_bindgen(unchecked_param_type = "Flavor")] flavor: &str,
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
+    #[wasm_bindgen(unchecked_optional_param_type = "RequestArgs")] args: JsValue,
+) -> JsResult<JsValue> {
+    let flavor = parse_flavor(flavor).map_err(js_error)?;
+    let op = parse_client_op(op).map_err(js_error)?;
+    let args = options_from_js(&args).map_err(js_error)?;
+    let spec = http::build_request(flavor, op, &request_args(&args)).map_err(js_error)?;
+    let query = spec
+        .query
+        .iter()
+        .map(|(k, v)| Value::Array(vec![Value::String(k.clone()), Value::String(v.clone())]))
+        .collect();
+    let auth = match spec.auth {
+        AuthPlacement::Query => "query",
+        AuthPlacement::Header => "header",
+    };
+    let out = ObjectWriter::new()
+        .str("method", spec.method)
+        .str("path", &spec.path)
+        .field("query", Value::Array(query))
+        .opt_str("body", spec.body.as_deref())
+        .str("auth", auth)
+        .build();
+    Ok(value_to_js(&out))
+}
+
+/// `__classifyResponse(op, status, retryAfter, bodyText, nowMs)` → the parsed success body, or
+/// throws the `WawpError` the response means.
+#[wasm_bindgen(js_name = __classifyResponse, unchecked_return_type = "unknown")]
+pub fn classify_response(
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
+    status: u16,
+    retry_after: Option<String>,
+    body_text: &str,
+    now_ms: f64,
+) -> JsResult<JsValue> {
+    let op = parse_client_op(op).map_err(js_error)?;
+    let value = http::classify_response(op, status, retry_after.as_deref(), body_text, now_ms)
+        .map_err(js_error)?;
+    Ok(value_to_js(&value))
+}
+
+/// `__mayRetry(op, code, maybeDelivered)`: may this failed call be sent again?
+#[wasm_bindgen(js_name = __mayRetry)]
+pub fn may_retry(
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
+    #[wasm_bindgen(unchecked_param_type = "ErrorCode")] code: &str,
+    maybe_delivered: bool,
+) -> JsResult<bool> {
+    let op = parse_client_op(op).map_err(js_error)?;
+    let code = ErrorCode::parse(code).ok_or_else(|| invalid_option("unknown error code"))?;
+    Ok(http::may_retry(op, code, maybe_delivered))
+}
+
+fn webhook_event_value(event: &WebhookEvent) -> Value {
+    ObjectWriter::new()
+        .str("event", &event.event)
+        .field(
+            "report",
+            event
+                .report
+                .as_ref()
+                .map_or(Value::Null, StatusReport::to_value),
+        )
+        .opt_str("eventId", event.event_id.as_deref())
+        .opt_num("atMs", event.at_ms)
+        .build()
+}
+
+/// `__parseWebhookBody(text, limits)`: one event or a JSON array of events, after the signature
+/// check (WebCrypto, in JS). Throws `payload_too_large`, `stale_event` or `invalid_payload`.
+#[wasm_bindgen(js_name = __parseWebhookBody, unchecked_return_type = "WebhookEvent[]")]
+pub fn parse_webhook_body(
+    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "WebhookLimits")] limits: JsValue,
+) -> JsResult<JsValue> {
+    let limits = options_from_js(&limits).map_err(js_error)?;
+    let max_bytes = match limits.num_field("maxBytes") {
+        Some(n) if n >= 0.0 => n.min(usize::MAX as f64) as usize,
+        Some(_) => return Err(invalid_option("maxBytes must be >= 0")),
+        None => json::MAX_BYTES,
+    };
+    let now_ms = limits
+        .num_field("nowMs")
+        .ok_or_else(|| invalid_option("nowMs is required"))?;
+    let limits = WebhookLimits {
+        max_bytes,
+        max_age_ms: limits.num_field("maxAgeMs"),
+        now_ms,
+    };
+    let events = webhook::parse_webhooks(text, &limits).map_err(js_error)?;
+    Ok(value_to_js(&Value::Array(
+        events.iter().map(webhook_event_value).collect(),
+    )))
+}

@@ -1,0 +1,139 @@
+// The wasm bindings as the rest of the package uses them: the wasm-bindgen glue, plus
+// initialisation (sync for Node and workerd, async for browsers), registration of the WawpError
+// class with the Rust side, and recovery from a trapped instance.
+//
+// Recovery (workers-rs style): a `WebAssembly.RuntimeError` out of any call means the instance
+// may be poisoned (with panic = "abort" every panic and allocation failure is a trap). The glue
+// is built with `--experimental-reset-state-function`, so `__wbg_reset_state()` swaps in a fresh
+// instance of the same module; objects made by the old instance then throw "Invalid stale
+// object" instead of touching the new memory. The failed call still throws its RuntimeError.
+
+import glueInit, {
+  initSync as glueInitSync,
+  __wbg_reset_state as resetState,
+  __setErrorClass as setErrorClass,
+  Backoff as GlueBackoff,
+  LifecycleMachine as GlueLifecycleMachine,
+  RetryBudget as GlueRetryBudget,
+  decodeStatus as glueDecodeStatus,
+  uiActionFor as glueUiActionFor,
+  normalizeJid as glueNormalizeJid,
+  compareIdentity as glueCompareIdentity,
+  parseRetryAfter as glueParseRetryAfter,
+  stability as glueStability,
+  __buildRequest as glueBuildRequest,
+  __classifyResponse as glueClassifyResponse,
+  __mayRetry as glueMayRetry,
+  __parseWebhookBody as glueParseWebhookBody,
+} from "../dist/wasm/wawp_session.js";
+import { WawpError } from "./error.js";
+
+let ready = false;
+/** The pending or settled async initialisation, so concurrent `init()` calls share one. */
+let initializing;
+/** Traps recovered from since load (for diagnostics and tests). */
+let recoveries = 0;
+
+function afterInit() {
+  setErrorClass(WawpError);
+  ready = true;
+}
+
+/** Instantiates synchronously from a `WebAssembly.Module` or the wasm bytes (Node, workerd). */
+export function initSync(module) {
+  if (!ready) {
+    glueInitSync({ module });
+    afterInit();
+  }
+}
+
+/**
+ * Instantiates asynchronously (browsers): `input` is a URL, a `Response`, bytes or a
+ * `WebAssembly.Module`. Idempotent; concurrent calls share one instantiation.
+ */
+export function initAsync(input) {
+  if (ready) return Promise.resolve();
+  initializing ??= glueInit({ module_or_path: input }).then(afterInit, (error) => {
+    initializing = undefined;
+    throw error;
+  });
+  return initializing;
+}
+
+export function isReady() {
+  return ready;
+}
+
+/** How many trapped instances were replaced since the package was loaded. */
+export function recoveryCount() {
+  return recoveries;
+}
+
+function notReady() {
+  return new WawpError("closed", "wawp-session is not initialised: call `await init()` first");
+}
+
+function recover(error) {
+  if (error instanceof WebAssembly.RuntimeError) {
+    resetState();
+    setErrorClass(WawpError);
+    recoveries += 1;
+  }
+}
+
+/** Wraps one glue function: refuse before init, recover after a trap. */
+function guard(fn) {
+  return function guarded(...args) {
+    if (!ready) throw notReady();
+    try {
+      return fn.apply(this, args);
+    } catch (error) {
+      recover(error);
+      throw error;
+    }
+  };
+}
+
+/**
+ * Guards every method, static method and accessor of a glue class in place (so instances made
+ * anywhere share the guard), and its constructor through a Proxy.
+ */
+function guardClass(cls) {
+  const patch = (target) => {
+    for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(target))) {
+      if (name === "constructor" || name === "prototype" || name === "length" || name === "name") continue;
+      if (name === "__wrap" || name === "__unwrap") continue; // glue-internal, not calls into wasm
+      if (typeof desc.value === "function") desc.value = guard(desc.value);
+      if (typeof desc.get === "function") desc.get = guard(desc.get);
+      if (typeof desc.set === "function") desc.set = guard(desc.set);
+      Object.defineProperty(target, name, desc);
+    }
+  };
+  patch(cls.prototype);
+  patch(cls);
+  return new Proxy(cls, {
+    construct(target, args, newTarget) {
+      if (!ready) throw notReady();
+      try {
+        return Reflect.construct(target, args, newTarget);
+      } catch (error) {
+        recover(error);
+        throw error;
+      }
+    },
+  });
+}
+
+export const Backoff = guardClass(GlueBackoff);
+export const LifecycleMachine = guardClass(GlueLifecycleMachine);
+export const RetryBudget = guardClass(GlueRetryBudget);
+export const decodeStatus = guard(glueDecodeStatus);
+export const uiActionFor = guard(glueUiActionFor);
+export const normalizeJid = guard(glueNormalizeJid);
+export const compareIdentity = guard(glueCompareIdentity);
+export const parseRetryAfter = guard(glueParseRetryAfter);
+export const stability = guard(glueStability);
+export const __buildRequest = guard(glueBuildRequest);
+export const __classifyResponse = guard(glueClassifyResponse);
+export const __mayRetry = guard(glueMayRetry);
+export const __parseWebhookBody = guard(glueParseWebhookBody);

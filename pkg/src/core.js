@@ -1,0 +1,18 @@
+// The package's public surface, shared by every entry (the entries only differ in how they
+// instantiate the wasm). Low-level `__` helpers of the bindings stay internal.
+
+export {
+  Backoff,
+  LifecycleMachine,
+  RetryBudget,
+  compareIdentity,
+  decodeStatus,
+  normalizeJid,
+  parseRetryAfter,
+  stability,
+  uiActionFor,
+} from "./bindings.js";
+export { WawpError } from "./error.js";
+export * from "./client.js";
+export * from "./supervisor.js";
+export * from "./webhook.js";

@@ -1,0 +1,48 @@
+// Public types of wawp-session: the wasm bindings' generated declarations (their string-literal
+// unions are written in src/wasm.rs) plus the JS drivers' declarations. The `__` helpers and the
+// glue's raw `InitOutput` are deliberately not re-exported.
+
+export {
+  Backoff,
+  LifecycleMachine,
+  RetryBudget,
+  compareIdentity,
+  decodeStatus,
+  normalizeJid,
+  parseRetryAfter,
+  stability,
+  uiActionFor,
+} from "../dist/wasm/wawp_session.js";
+export type {
+  Action,
+  AdminReason,
+  BackoffOptions,
+  ErrorCode,
+  Flavor,
+  IdentityVerdict,
+  MachineEvent,
+  MachineOp,
+  MachineOptions,
+  MachineSnapshot,
+  Me,
+  SessionStatus,
+  StabilityMetrics,
+  StatusHistoryEntry,
+  StatusInput,
+  StatusReport,
+  UiAction,
+  WebhookEvent,
+} from "../dist/wasm/wawp_session.js";
+export { WawpError, type WawpErrorDetails } from "./error.js";
+export * from "./client.js";
+export * from "./supervisor.js";
+export * from "./webhook.js";
+
+/** Where `init()` may load the wasm from. */
+export type InitInput = URL | string | Request | Response | BufferSource | WebAssembly.Module;
+
+/**
+ * Instantiates the wasm. Required once in browsers before any other call; in Node and workerd
+ * the package is ready at import and this resolves at once. Idempotent.
+ */
+export declare function init(input?: InitInput | Promise<Response>): Promise<void>;

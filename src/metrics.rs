@@ -1,8 +1,7 @@
 //! Stability metrics from a status history (the audit trail): time in each status, uptime
 //! ratio, restarts, mean time to recover. Pure: the history and `now_ms` are passed in.
-//! STUB: signatures fixed; the machine engineer fills in the bodies.
 
-use crate::json::Value;
+use crate::json::{ObjectWriter, Value};
 use crate::status::SessionStatus;
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -11,19 +10,119 @@ pub struct StabilityMetrics {
     pub working_ms: f64,
     pub starting_ms: f64,
     pub uptime_ratio: f64,
+    /// Entries into STARTING from a running or FAILED status (not the first boot from STOPPED).
     pub restarts: u32,
+    /// FAILED episodes (entries into FAILED).
     pub failures: u32,
+    /// Mean of (next WORKING − leaving WORKING) over the outages that ended; `None` if none did.
     pub mean_time_to_recover_ms: Option<f64>,
+    /// Time spent in every status that occurs in the history, in `SessionStatus::ALL` order.
+    pub time_in_status_ms: Vec<(SessionStatus, f64)>,
 }
 
 impl StabilityMetrics {
     pub fn to_value(&self) -> Value {
-        Value::Null
+        let per_status = self
+            .time_in_status_ms
+            .iter()
+            .fold(ObjectWriter::new(), |w, (status, ms)| {
+                w.num(status.as_str(), *ms)
+            })
+            .build();
+        ObjectWriter::new()
+            .num("observedMs", self.observed_ms)
+            .num("workingMs", self.working_ms)
+            .num("startingMs", self.starting_ms)
+            .num("uptimeRatio", self.uptime_ratio)
+            .num("restarts", f64::from(self.restarts))
+            .num("failures", f64::from(self.failures))
+            .field(
+                "meanTimeToRecoverMs",
+                self.mean_time_to_recover_ms
+                    .map_or(Value::Null, Value::Number),
+            )
+            .field("timeInStatusMs", per_status)
+            .build()
     }
 }
 
-/// `history`: (at_ms, status) in time order.
+/// `history`: (at_ms, status) in time order. Entries with a non-finite time are skipped, an
+/// out-of-order history is sorted (stably), repeats of the same status are one stretch, and the
+/// last status lasts until `now_ms` (not beyond: a `now_ms` before the last entry adds nothing).
 pub fn stability(history: &[(f64, SessionStatus)], now_ms: f64) -> StabilityMetrics {
-    let _ = (history, now_ms);
-    StabilityMetrics::default()
+    let mut points: Vec<(f64, SessionStatus)> = history
+        .iter()
+        .copied()
+        .filter(|(at, _)| at.is_finite())
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+    let mut metrics = StabilityMetrics::default();
+    let mut per_status = [0.0f64; SessionStatus::ALL.len()];
+    let mut seen = [false; SessionStatus::ALL.len()];
+    let index = |s: SessionStatus| SessionStatus::ALL.iter().position(|x| *x == s);
+    let mut outage_began: Option<f64> = None;
+    let mut recoveries: Vec<f64> = Vec::new();
+    let mut previous: Option<SessionStatus> = None;
+
+    for (i, (at, status)) in points.iter().copied().enumerate() {
+        let end = points
+            .get(i + 1)
+            .map_or(now_ms.max(at), |(next_at, _)| *next_at);
+        if let Some(slot) = index(status) {
+            if let Some(total) = per_status.get_mut(slot) {
+                *total += (end - at).max(0.0);
+            }
+            if let Some(flag) = seen.get_mut(slot) {
+                *flag = true;
+            }
+        }
+        if previous == Some(status) {
+            continue;
+        }
+        match status {
+            SessionStatus::Starting
+                if previous.is_some_and(|p| p.is_running() || p == SessionStatus::Failed) =>
+            {
+                metrics.restarts += 1;
+            }
+            SessionStatus::Failed => metrics.failures += 1,
+            _ => {}
+        }
+        if previous == Some(SessionStatus::Working) {
+            outage_began = Some(at);
+        }
+        if status == SessionStatus::Working
+            && let Some(began) = outage_began.take()
+        {
+            recoveries.push(at - began);
+        }
+        previous = Some(status);
+    }
+
+    metrics.observed_ms = points.first().map_or(0.0, |(first, _)| {
+        (now_ms.max(points.last().map_or(*first, |l| l.0)) - first).max(0.0)
+    });
+    let time_of = |s: SessionStatus| {
+        index(s)
+            .and_then(|i| per_status.get(i))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    metrics.working_ms = time_of(SessionStatus::Working);
+    metrics.starting_ms = time_of(SessionStatus::Starting);
+    metrics.uptime_ratio = if metrics.observed_ms > 0.0 {
+        (metrics.working_ms / metrics.observed_ms).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    metrics.mean_time_to_recover_ms =
+        (!recoveries.is_empty()).then(|| recoveries.iter().sum::<f64>() / recoveries.len() as f64);
+    metrics.time_in_status_ms = SessionStatus::ALL
+        .iter()
+        .zip(per_status.iter().zip(seen.iter()))
+        .filter(|(_, (_, seen))| **seen)
+        .map(|(status, (ms, _))| (*status, *ms))
+        .collect();
+    metrics
 }

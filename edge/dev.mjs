@@ -1,0 +1,98 @@
+// Runs the edge worker in real workerd through Miniflare (the npm package; no network, no
+// Cloudflare account). `startEdge` is the programmatic entry of docs/CONTRACTS.md §3:
+//
+//   const edge = await startEdge({ port: 0, persistDir, env: { WAWP_BASE_URL, WAWP_ACCESS_TOKEN, ... } });
+//   edge.url; await edge.close();
+//
+// With a `persistDir`, Durable Object storage (SQLite) and alarms live on disk, so `close()` and a
+// new `startEdge()` on the same directory is a workerd process restart that keeps every instance.
+// CLI: `node edge/dev.mjs [--port 8787] [--persist <dir>]`, env vars as the worker's vars.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Log, LogLevel, Miniflare } from "miniflare";
+import { bundleWorker } from "./bundle.mjs";
+
+/** Names the worker reads from its environment (wrangler.toml documents each). */
+export const ENV_NAMES = [
+  "WAWP_BASE_URL",
+  "WAWP_ACCESS_TOKEN",
+  "WAWP_FLAVOR",
+  "WAHA_SESSION",
+  "WEBHOOK_SECRET",
+  "ADMIN_WEBHOOK_URL",
+  "TIMING_SCALE",
+  "MAX_AUTO_RESTARTS",
+  "API_TIMEOUT_MS",
+];
+
+const COMPATIBILITY_DATE = "2025-09-01";
+/** Module paths inside workerd are virtual; this root only names them. */
+const MODULES_ROOT = "/edge-worker";
+
+/**
+ * @param {{ port?: number, host?: string, persistDir?: string, env?: Record<string, string|number|undefined>,
+ *           verbose?: boolean }} [options]
+ * @returns {Promise<{ url: string, port: number, close: () => Promise<void>, miniflare: Miniflare }>}
+ */
+export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false } = {}) {
+  const { script, wasmModules } = await bundleWorker();
+  const modules = [{ type: "ESModule", path: join(MODULES_ROOT, "worker.mjs"), contents: script }];
+  for (const { name, path } of wasmModules) {
+    modules.push({ type: "CompiledWasm", path: join(MODULES_ROOT, name), contents: await readFile(path) });
+  }
+  const bindings = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && value !== null && value !== "") bindings[name] = String(value);
+  }
+  const miniflare = new Miniflare({
+    host,
+    port,
+    modules,
+    modulesRoot: MODULES_ROOT,
+    compatibilityDate: COMPATIBILITY_DATE,
+    bindings,
+    durableObjects: {
+      INSTANCES: { className: "InstanceSupervisor", useSQLite: true },
+      SESSION_NAMES: { className: "SessionNames", useSQLite: true },
+    },
+    durableObjectsPersist: persistDir ?? false,
+    cf: false, // no Request.cf download from workers.cloudflare.com
+    log: new Log(verbose ? LogLevel.DEBUG : LogLevel.WARN),
+  });
+  const url = await miniflare.ready;
+  const origin = url.origin;
+  return {
+    url: origin,
+    port: Number(url.port),
+    miniflare,
+    close: () => miniflare.dispose(),
+  };
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const option = (name) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args[index + 1] : undefined;
+  };
+  const env = {};
+  for (const name of ENV_NAMES) if (process.env[name]) env[name] = process.env[name];
+  const edge = await startEdge({
+    port: Number(option("--port") ?? 8787),
+    persistDir: option("--persist"),
+    env,
+    verbose: args.includes("--verbose"),
+  });
+  console.log(edge.url);
+  const stop = () => edge.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

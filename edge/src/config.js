@@ -1,0 +1,61 @@
+// Everything the worker reads from its environment, in one place. Secrets (access token, API key,
+// webhook secret) are only ever read here and handed to the package; `redact` scrubs them from any
+// text that could reach a response, a log line or storage.
+
+import { WawpClient } from "wawp-session";
+
+/** The machine's timing defaults (ms) that `TIMING_SCALE` divides, so tests and the demo can run
+ *  against a `--speed N` simulator with the same ratios as production. */
+const SCALED_TIMINGS = {
+  startingTimeoutMs: 60_000,
+  failedRestartDelayMs: 30_000,
+  debounceMs: 10_000,
+  reconcileShortMs: 15_000,
+  reconcileLongMs: 300_000,
+};
+
+export function timingScale(env) {
+  const scale = Number(env.TIMING_SCALE ?? 1);
+  return Number.isFinite(scale) && scale > 0 ? scale : 1;
+}
+
+/** Machine options for a new instance; `expectedJid` comes from the create request. */
+export function machineOptions(env, { expectedJid } = {}) {
+  const scale = timingScale(env);
+  const opts = {};
+  for (const [name, ms] of Object.entries(SCALED_TIMINGS)) opts[name] = Math.max(1, Math.round(ms / scale));
+  const maxAutoRestarts = Number(env.MAX_AUTO_RESTARTS);
+  if (Number.isInteger(maxAutoRestarts) && maxAutoRestarts >= 0) opts.maxAutoRestarts = maxAutoRestarts;
+  if (expectedJid) opts.expectedJid = String(expectedJid);
+  return opts;
+}
+
+export function flavor(env) {
+  return env.WAWP_FLAVOR === "waha" ? "waha" : "wawp";
+}
+
+/** A client for one instance (or, without `instanceId`, for `create`). */
+export function apiClient(env, { instanceId, sessionName } = {}) {
+  const opts = {
+    accessToken: String(env.WAWP_ACCESS_TOKEN ?? ""),
+    baseUrl: env.WAWP_BASE_URL || undefined,
+    flavor: flavor(env),
+    timeoutMs: Number(env.API_TIMEOUT_MS) > 0 ? Number(env.API_TIMEOUT_MS) : undefined,
+  };
+  if (instanceId) opts.instanceId = instanceId;
+  const session = sessionName || env.WAHA_SESSION || (opts.flavor === "waha" ? instanceId : undefined);
+  if (session) opts.session = session;
+  return new WawpClient(opts);
+}
+
+function secrets(env) {
+  return [env.WAWP_ACCESS_TOKEN, env.WEBHOOK_SECRET].filter((s) => typeof s === "string" && s.length >= 4);
+}
+
+/** Removes every configured secret from `text` (defence in depth: the package already promises
+ *  token-free errors, this worker promises it again for everything it writes anywhere). */
+export function redact(env, text) {
+  let out = String(text ?? "");
+  for (const secret of secrets(env)) out = out.split(secret).join("[redacted]");
+  return out;
+}

@@ -1,0 +1,688 @@
+// One Durable Object per Wawp instance: the single owner of that instance's lifecycle.
+//
+// It holds the package's sans-IO `LifecycleMachine` and does its I/O: `call` actions become
+// `WawpClient` requests whose answers go back in as `result` events, the machine's next deadline is
+// the object's one alarm, and every durable change lands in the object's SQLite storage (the
+// machine itself, queued messages, the audit trail, admin notifications).
+//
+// Concurrency: `#step` (handle one event, drain every action, write storage, re-arm the alarm) is
+// synchronous, so no two step loops can interleave inside this single-threaded object and all of a
+// step's SQL writes commit together. Concurrent requests therefore never double-start: the machine
+// sees them one after the other and keeps its single lifecycle call in flight.
+
+import { LifecycleMachine, decodeStatus, stability, uiActionFor } from "wawp-session";
+import { apiClient, machineOptions } from "./config.js";
+import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
+import { forgetSessionName, rememberSessionName } from "./session-names.js";
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
+     state TEXT NOT NULL, code TEXT, message_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+     timeout_ms REAL, created_ms REAL NOT NULL, done_ms REAL)`,
+  `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
+     status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
+     at_ms REAL NOT NULL, PRIMARY KEY (reason, episode))`,
+];
+
+/** Message states: queued → sending → sent | rejected (queued → rejected on a machine reject). */
+const MESSAGE_STATES = ["queued", "sending", "sent", "rejected"];
+/** A send the API refused with one of these certainly did not go out: queue it again (bounded). */
+const NOT_DELIVERED_HTTP = new Set([422, 429]);
+const MAX_SEND_ATTEMPTS = 3;
+/** How long an HTTP request waits for the calls it caused before answering with the current view. */
+const RESPONSE_WAIT_MS = 10_000;
+const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
+const MAX_TEXT_CHARS = 65_536;
+
+const USER_EVENTS = {
+  "/warm-boot": "warm_boot",
+  "/start": "user_start",
+  "/retry": "user_retry",
+  "/stop": "user_stop",
+  "/logout": "user_logout",
+};
+
+function emptyInstance() {
+  return {
+    instanceId: null,
+    serverName: null,
+    sessionName: null,
+    report: null,
+    uiAction: null,
+    identity: null,
+    me: null,
+    lastError: null,
+    startingTimeoutMs: null,
+    /** Calls handed to the API and not answered yet; answered with a `network` error after a restart. */
+    inflightCalls: [],
+  };
+}
+
+export class InstanceSupervisor {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+    this.sql = ctx.storage.sql;
+    this.streams = new Set();
+    /** Bumped on delete so that answers to calls made before it are dropped. */
+    this.generation = 0;
+    this.#resetMemory();
+    ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = (await ctx.storage.getAlarm()) ?? null;
+      this.#restore();
+    });
+  }
+
+  #resetMemory() {
+    this.machine = null;
+    this.instance = emptyInstance();
+    this.lastAuditedStatus = null;
+    this.alarmAt = null;
+    this.schemaReady = false;
+  }
+
+  // ---------------------------------------------------------------- storage
+
+  #ensureSchema() {
+    if (this.schemaReady) return;
+    for (const statement of SCHEMA) this.sql.exec(statement);
+    this.schemaReady = true;
+  }
+
+  #rows(query, ...bindings) {
+    return this.schemaReady ? this.sql.exec(query, ...bindings).toArray() : [];
+  }
+
+  #readMeta(key) {
+    const [row] = this.#rows("SELECT value FROM meta WHERE key = ?", key);
+    return row ? row.value : null;
+  }
+
+  #writeMeta(key, value) {
+    this.#ensureSchema();
+    this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
+  }
+
+  #saveInstance() {
+    this.#writeMeta("instance", JSON.stringify(this.instance));
+  }
+
+  #saveMachine() {
+    this.#writeMeta("machine", this.machine.toJSON());
+  }
+
+  #restore() {
+    const tables = this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray();
+    this.schemaReady = tables.length > 0;
+    const instanceJson = this.#readMeta("instance");
+    const machineJson = this.#readMeta("machine");
+    if (!instanceJson || !machineJson) return;
+    this.instance = { ...emptyInstance(), ...JSON.parse(instanceJson) };
+    this.machine = LifecycleMachine.fromJSON(machineJson);
+    const [last] = this.#rows("SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
+    this.lastAuditedStatus = last ? last.status : null;
+    this.#recoverAfterRestart();
+  }
+
+  /** A workerd restart loses in-flight HTTP: calls get a `network` answer (the machine retries them
+   *  with backoff), a send that was on the wire is settled as `closed` (it may or may not have
+   *  been delivered, and a duplicate is worse than a miss), and queued rows the machine does not
+   *  know are handed to it again. */
+  #recoverAfterRestart() {
+    const lostCalls = this.instance.inflightCalls;
+    this.instance.inflightCalls = [];
+    for (const row of this.#rows("SELECT id FROM messages WHERE state = 'sending'")) {
+      this.#settleMessage(row.id, "rejected", { code: "closed" });
+    }
+    this.#saveInstance();
+    for (const op of lostCalls) {
+      this.#step({ type: "result", op, ok: false, error: "network" }, "call");
+    }
+    const known = this.#machineQueueIds();
+    for (const row of this.#rows("SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
+      if (known && known.has(row.id)) continue;
+      if (!known && this.machine.queuedSends > 0) break;
+      this.#step(sendEvent(row.id, row.timeout_ms), "call");
+    }
+  }
+
+  /** Ids of the sends the machine holds, when its snapshot lists them. */
+  #machineQueueIds() {
+    const snapshot = this.machine.snapshot();
+    const queue = snapshot?.queue ?? snapshot?.queuedSends;
+    if (!Array.isArray(queue)) return null;
+    return new Set(queue.map((entry) => (typeof entry === "string" ? entry : entry?.id)));
+  }
+
+  // ---------------------------------------------------------------- the step loop
+
+  /** Adopts the instance (first use): stores its identity and a fresh machine. */
+  #adopt({ instanceId, serverName, sessionName, expectedJid }) {
+    this.#ensureSchema();
+    if (!this.machine) {
+      const opts = machineOptions(this.env, { expectedJid });
+      this.machine = new LifecycleMachine(opts);
+      this.instance.startingTimeoutMs = opts.startingTimeoutMs;
+      this.#saveMachine();
+    }
+    this.instance.instanceId ??= instanceId;
+    if (serverName) this.instance.serverName = serverName;
+    if (sessionName && sessionName !== this.instance.sessionName) {
+      this.instance.sessionName = sessionName;
+      this.ctx.waitUntil(rememberSessionName(this.env, sessionName, this.instance.instanceId).catch(() => {}));
+    }
+    this.#saveInstance();
+  }
+
+  /**
+   * Handles one event and drains every action. Synchronous on purpose (see the file comment).
+   * Returns the promises of the I/O it started: `calls` and `deliveries` (message id → promise).
+   */
+  #step(event, source) {
+    const machine = this.machine;
+    const nowMs = Date.now();
+    machine.handle(event, nowMs);
+    const calls = [];
+    const releases = [];
+    const notices = [];
+    let persist = false;
+    let changed = false;
+    for (let action = machine.pollAction(); action !== undefined; action = machine.pollAction()) {
+      switch (action.type) {
+        case "persist":
+          persist = true;
+          break;
+        case "ui":
+          this.instance.uiAction = action.uiAction;
+          changed = true;
+          break;
+        case "call":
+          calls.push(action.op);
+          break;
+        case "release_send":
+          releases.push(action.id);
+          break;
+        case "reject_send":
+          this.#settleMessage(action.id, "rejected", { code: action.code });
+          break;
+        case "identity":
+          this.instance.identity = action.me ? { verdict: action.verdict, me: action.me } : { verdict: action.verdict };
+          changed = true;
+          break;
+        case "clear_identity":
+          this.instance.identity = null;
+          this.instance.me = null;
+          changed = true;
+          break;
+        case "notify_admin":
+          notices.push(action.reason);
+          break;
+        default:
+          break;
+      }
+    }
+    // Written after the drain, so the stored machine never holds actions already taken.
+    if (persist) this.#saveMachine();
+    if (this.#auditStatus(nowMs, event, source)) changed = true;
+    for (const reason of notices) this.#notifyAdmin(reason, nowMs);
+    if (notices.length) changed = true;
+    for (const id of releases) this.#settleMessage(id, "sending");
+    if (calls.length) {
+      this.instance.inflightCalls.push(...calls);
+      changed = true;
+    }
+    this.#saveInstance();
+    this.#syncAlarm();
+    if (changed) this.#broadcastInstance();
+    return {
+      calls: calls.map((op) => this.#performCall(op)),
+      deliveries: new Map(releases.map((id) => [id, this.#deliver(id)])),
+    };
+  }
+
+  /** Appends to the audit trail when the machine's status changed. */
+  #auditStatus(nowMs, event, source) {
+    const status = this.machine.status;
+    if (status === this.lastAuditedStatus) return false;
+    const raw = event.type === "status" ? rawStatusOf(event.input) : status;
+    this.sql.exec("INSERT INTO audit (at_ms, status, raw, source) VALUES (?, ?, ?, ?)", nowMs, status, raw, source);
+    this.lastAuditedStatus = status;
+    return true;
+  }
+
+  #syncAlarm() {
+    const deadline = this.machine.pollTimeout();
+    const next = typeof deadline === "number" && Number.isFinite(deadline) ? deadline : null;
+    if (next === this.alarmAt) return;
+    this.alarmAt = next;
+    const done = next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next);
+    done.catch(() => {});
+  }
+
+  async alarm() {
+    this.alarmAt = null; // a fired alarm is gone; #step re-arms the next one
+    if (!this.machine) return;
+    this.#step({ type: "timeout" }, "timer");
+  }
+
+  // ---------------------------------------------------------------- I/O
+
+  #client() {
+    return apiClient(this.env, { instanceId: this.instance.instanceId, sessionName: this.instance.sessionName });
+  }
+
+  async #performCall(op) {
+    const generation = this.generation;
+    let result;
+    try {
+      const body = await invokeOp(this.#client(), op);
+      if (generation !== this.generation) return;
+      result = { type: "result", op, ok: true, body: body ?? null };
+      this.#learnFromBody(op, body);
+    } catch (err) {
+      if (generation !== this.generation) return;
+      const { code, message } = describeError(this.env, err);
+      result = { type: "result", op, ok: false, error: code };
+      if (typeof err?.httpStatus === "number") result.httpStatus = err.httpStatus;
+      if (typeof err?.retryAfterMs === "number") result.retryAfterMs = err.retryAfterMs;
+      this.instance.lastError = { code, message, op, atMs: Date.now() };
+    }
+    if (generation !== this.generation || !this.machine) return;
+    const pending = this.instance.inflightCalls;
+    const index = pending.indexOf(op);
+    if (index >= 0) pending.splice(index, 1);
+    await Promise.all(this.#step(result, op === "info" || op === "me" ? "poll" : "call").calls);
+  }
+
+  /** `info` and `me` answers refresh the report, the linked account and the server name. */
+  #learnFromBody(op, body) {
+    if (!body || typeof body !== "object") {
+      if (op === "me") this.instance.me = null;
+      return;
+    }
+    if (op === "me") {
+      this.instance.me = { id: body.id, ...(body.pushName ? { pushName: body.pushName } : {}) };
+      return;
+    }
+    if (op !== "info") return;
+    try {
+      this.instance.report = decodeStatus(body);
+    } catch {
+      return;
+    }
+    const serverName = body.server_name ?? body.serverName;
+    if (typeof serverName === "string") this.instance.serverName = serverName;
+    if (body.me && typeof body.me === "object" && typeof body.me.id === "string") {
+      this.instance.me = { id: body.me.id, ...(body.me.pushName ? { pushName: body.me.pushName } : {}) };
+    }
+  }
+
+  async #deliver(id) {
+    const generation = this.generation;
+    const [row] = this.#rows("SELECT chat_id, text, attempts FROM messages WHERE id = ?", id);
+    if (!row) return;
+    try {
+      const sent = await this.#client().sendText(row.chat_id, row.text);
+      if (generation !== this.generation) return;
+      this.#settleMessage(id, "sent", { messageId: sent?.id ?? null });
+    } catch (err) {
+      if (generation !== this.generation || !this.machine) return;
+      const { code, message } = describeError(this.env, err);
+      this.instance.lastError = { code, message, op: "send", atMs: Date.now() };
+      if (NOT_DELIVERED_HTTP.has(err?.httpStatus) && row.attempts + 1 < MAX_SEND_ATTEMPTS) {
+        this.sql.exec("UPDATE messages SET state = 'queued', attempts = attempts + 1 WHERE id = ?", id);
+        this.#broadcastMessage(id);
+        const [again] = this.#rows("SELECT timeout_ms FROM messages WHERE id = ?", id);
+        await this.#step(sendEvent(id, again?.timeout_ms), "call").deliveries.get(id);
+        return;
+      }
+      this.#settleMessage(id, "rejected", { code });
+    }
+  }
+
+  /** Moves a message row forward; `sent` and `rejected` are final and never left again, which is
+   *  what makes delivery exactly-once across retries and restarts. */
+  #settleMessage(id, state, { code = null, messageId = null } = {}) {
+    const final = state === "sent" || state === "rejected";
+    const cursor = this.sql.exec(
+      `UPDATE messages SET state = ?, code = ?, message_id = ?, done_ms = ?
+        WHERE id = ? AND state NOT IN ('sent', 'rejected')`,
+      state,
+      code,
+      messageId,
+      final ? Date.now() : null,
+      id,
+    );
+    if (cursor.rowsWritten > 0) this.#broadcastMessage(id);
+  }
+
+  #notifyAdmin(reason, nowMs) {
+    const [episode] = this.#rows("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");
+    const cursor = this.sql.exec(
+      "INSERT OR IGNORE INTO notifications (reason, episode, at_ms) VALUES (?, ?, ?)",
+      reason,
+      episode?.seq ?? 0,
+      nowMs,
+    );
+    const url = this.env.ADMIN_WEBHOOK_URL;
+    if (cursor.rowsWritten === 0 || !url) return;
+    const body = JSON.stringify({
+      type: "wawp_session.admin_notification",
+      reason,
+      instanceId: this.instance.instanceId,
+      serverName: this.instance.serverName,
+      status: this.machine.status,
+      lastError: this.instance.lastError,
+      atMs: nowMs,
+    });
+    this.ctx.waitUntil(
+      fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+        (response) => response.body?.cancel(),
+        () => {},
+      ),
+    );
+  }
+
+  // ---------------------------------------------------------------- views and streams
+
+  view() {
+    const known = this.machine !== null;
+    const status = known ? this.machine.status : "UNKNOWN";
+    const [since] = this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const pending = this.instance.inflightCalls;
+    const lifecycleOp = pending.find((op) => op !== "info" && op !== "me");
+    const deadline = known ? this.machine.pollTimeout() : undefined;
+    return {
+      instanceId: this.instance.instanceId,
+      serverName: this.instance.serverName,
+      sessionName: this.instance.sessionName,
+      known,
+      report: this.instance.report,
+      status,
+      uiAction: this.instance.uiAction ?? uiActionFor(status),
+      statusSinceMs: since ? since.at_ms : null,
+      identity: this.instance.identity,
+      me: this.instance.me,
+      queueLength: known ? this.machine.queuedSends : 0,
+      lastError: this.instance.lastError,
+      notifications: this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms, rowid").map((row) => ({
+        reason: row.reason,
+        atMs: row.at_ms,
+      })),
+      pendingOp: lifecycleOp ?? pending[0] ?? null,
+      nextDeadlineMs: typeof deadline === "number" ? deadline : null,
+      startingTimeoutMs: this.instance.startingTimeoutMs,
+    };
+  }
+
+  #messages() {
+    return this.#rows("SELECT * FROM messages ORDER BY created_ms, rowid").map(messageView);
+  }
+
+  #message(id) {
+    const [row] = this.#rows("SELECT * FROM messages WHERE id = ?", id);
+    return row ? messageView(row) : null;
+  }
+
+  #openStream() {
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    this.streams.add(writer);
+    this.#write(writer, `retry: 1000\ndata: ${JSON.stringify(this.view())}\n\n`);
+    return new Response(readable, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+
+  #write(writer, text) {
+    writer.write(new TextEncoder().encode(text)).catch(() => this.streams.delete(writer));
+  }
+
+  #broadcast(text) {
+    for (const writer of this.streams) {
+      // A reader that stopped reading is dropped instead of buffering for it forever.
+      if (writer.desiredSize !== null && writer.desiredSize < -64) {
+        this.streams.delete(writer);
+        writer.abort().catch(() => {});
+        continue;
+      }
+      this.#write(writer, text);
+    }
+  }
+
+  #broadcastInstance() {
+    if (this.streams.size) this.#broadcast(`data: ${JSON.stringify(this.view())}\n\n`);
+  }
+
+  #broadcastMessage(id) {
+    if (!this.streams.size) return;
+    const message = this.#message(id);
+    if (!message) return;
+    const update = { type: "message", id, state: message.state };
+    if (message.code) update.code = message.code;
+    if (message.messageId) update.messageId = message.messageId;
+    this.#broadcast(`event: message\ndata: ${JSON.stringify(update)}\n\n`);
+  }
+
+  // ---------------------------------------------------------------- HTTP
+
+  async fetch(request) {
+    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const instanceId = request.headers.get("x-instance-id");
+    try {
+      return await this.#route(request, path, instanceId);
+    } catch (err) {
+      return errorResponseFrom(this.env, err);
+    }
+  }
+
+  async #route(request, path, instanceId) {
+    const method = request.method;
+    if (method === "POST" && path === "/adopt") {
+      const body = await readJsonBody(request);
+      if (!body) return errorResponse("bad_request", "the body must be a JSON object");
+      const fresh = !this.machine;
+      this.#adopt({ ...body, instanceId });
+      if (fresh && typeof body.initialStatus === "string") {
+        await settle(this.#step({ type: "status", input: body.initialStatus }, "call"));
+      }
+      return json(this.view(), 201);
+    }
+    if (method === "POST" && path === "/webhook") {
+      // Events for instances this edge never adopted are not ours to supervise.
+      if (!this.machine) return errorResponse("not_found", "instance not supervised here");
+      const { input } = await request.json();
+      await settle(this.#step({ type: "status", input }, "webhook"));
+      return json({ status: this.machine.status }, 202);
+    }
+    if (method === "GET" && path === "/") return json(this.view());
+    if (method === "GET" && path === "/events") return this.#openStream();
+    if (method === "GET" && path === "/messages") return json(this.#messages());
+    if (method === "GET" && path === "/stability") return json(this.#stability());
+    if (method === "DELETE" && path === "/") return this.#delete();
+    if (method === "GET" && path === "/qr") return this.#qr();
+    if (method === "POST" && path === "/pairing-code") return this.#pairingCode(request);
+    if (method === "POST" && path === "/send") return this.#send(request, instanceId);
+    if (method === "POST" && USER_EVENTS[path]) {
+      this.#adopt({ instanceId });
+      await settle(this.#step({ type: USER_EVENTS[path] }, "call"));
+      return json(this.view());
+    }
+    return errorResponse("not_found", `no route for ${method} /instances/{id}${path === "/" ? "" : path}`);
+  }
+
+  async #send(request, instanceId) {
+    const body = await readJsonBody(request);
+    if (!body) return errorResponse("bad_request", "the body must be a JSON object");
+    const { chatId, text, timeoutMs } = body;
+    if (typeof chatId !== "string" || !chatId.trim()) return errorResponse("bad_request", "chatId is required");
+    if (typeof text !== "string" || !text.length) return errorResponse("bad_request", "text is required");
+    if (text.length > MAX_TEXT_CHARS) return errorResponse("payload_too_large", "text is too long");
+    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
+      return errorResponse("bad_request", "timeoutMs must be a positive number");
+    }
+    // A caller-chosen id makes a retried POST idempotent.
+    if (body.id !== undefined && !(typeof body.id === "string" && MESSAGE_ID.test(body.id))) {
+      return errorResponse("bad_request", "id must be 1-100 characters of [A-Za-z0-9_.:-]");
+    }
+    this.#adopt({ instanceId });
+    const id = body.id ?? crypto.randomUUID();
+    let delivery;
+    if (!this.#message(id)) {
+      // The message is stored before the machine hears of it, in one transaction with the step:
+      // storage never holds a send the machine refused, nor the machine one storage lacks.
+      delivery = this.ctx.storage.transactionSync(() => {
+        this.sql.exec(
+          "INSERT INTO messages (id, chat_id, text, state, timeout_ms, created_ms) VALUES (?, ?, ?, 'queued', ?, ?)",
+          id,
+          chatId,
+          text,
+          timeoutMs ?? null,
+          Date.now(),
+        );
+        return this.#step(sendEvent(id, timeoutMs), "call").deliveries.get(id);
+      });
+    }
+    if (delivery) await withDeadline(delivery, RESPONSE_WAIT_MS);
+    const message = this.#message(id);
+    if (message.state === "rejected") {
+      return errorResponse(message.code, rejectionMessage(message.code), undefined, {
+        id,
+        state: message.state,
+      });
+    }
+    const answer = { id, state: message.state };
+    if (message.messageId) answer.messageId = message.messageId;
+    return json(answer, 202);
+  }
+
+  #stability() {
+    const timeline = this.#rows("SELECT at_ms, status FROM audit ORDER BY seq").map((row) => ({
+      atMs: row.at_ms,
+      status: row.status,
+    }));
+    return { ...stability(timeline, Date.now()), timeline };
+  }
+
+  async #qr() {
+    if (!this.instance.instanceId && !this.machine) return errorResponse("not_found", "unknown instance");
+    const image = await this.#client().qrImage();
+    const qr = typeof image === "string" ? image : (image?.qr ?? image?.data ?? null);
+    if (typeof qr !== "string") return errorResponse("server", "the API returned no QR image");
+    const answer = { qr };
+    if (typeof this.instance.report?.qr === "string") answer.value = this.instance.report.qr;
+    return json(answer);
+  }
+
+  async #pairingCode(request) {
+    const body = await readJsonBody(request);
+    const phoneNumber = body?.phoneNumber;
+    if (typeof phoneNumber !== "string" || !/\d/.test(phoneNumber)) {
+      return errorResponse("bad_request", "phoneNumber is required");
+    }
+    const { code } = await this.#client().requestCode(phoneNumber);
+    return json({ code });
+  }
+
+  /** Complete data destruction: the API's instance, then every byte of local state. */
+  async #delete() {
+    if (this.machine || this.instance.instanceId) {
+      try {
+        await this.#client().delete();
+      } catch (err) {
+        if (err?.code !== "not_found") return errorResponseFrom(this.env, err);
+      }
+    }
+    const sessionName = this.instance.sessionName;
+    this.generation += 1;
+    for (const writer of this.streams) writer.close().catch(() => {});
+    this.streams.clear();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.#resetMemory();
+    if (sessionName) await forgetSessionName(this.env, sessionName).catch(() => {});
+    return json({ deleted: true });
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function invokeOp(client, op) {
+  switch (op) {
+    case "start":
+      return client.start();
+    case "restart":
+      return client.restart();
+    case "stop":
+      return client.stop();
+    case "logout":
+      return client.logout();
+    case "info":
+      return client.info();
+    case "me":
+      return client.me();
+    default:
+      return Promise.reject(Object.assign(new Error(`unknown op ${op}`), { code: "invalid_option" }));
+  }
+}
+
+function sendEvent(id, timeoutMs) {
+  return typeof timeoutMs === "number" ? { type: "send", id, timeoutMs } : { type: "send", id };
+}
+
+function rawStatusOf(input) {
+  try {
+    return decodeStatus(input).rawStatus;
+  } catch {
+    return null;
+  }
+}
+
+function messageView(row) {
+  const view = {
+    id: row.id,
+    chatId: row.chat_id,
+    text: row.text,
+    state: MESSAGE_STATES.includes(row.state) ? row.state : "queued",
+    createdMs: row.created_ms,
+  };
+  if (row.code) view.code = row.code;
+  if (row.message_id) view.messageId = row.message_id;
+  if (row.done_ms !== null && row.done_ms !== undefined) view.doneMs = row.done_ms;
+  return view;
+}
+
+function rejectionMessage(code) {
+  switch (code) {
+    case "needs_qr":
+      return "the session is not paired: scan the QR code (or use a pairing code) first";
+    case "not_found":
+      return "the instance was deleted";
+    case "queue_full":
+      return "too many messages are waiting for this instance";
+    case "send_timeout":
+      return "the session did not become ready in time";
+    case "identity_mismatch":
+      return "the linked WhatsApp account is not the expected one";
+    case "closed":
+      return "the edge restarted while this message was being sent; it may or may not have been delivered";
+    default:
+      return `the message was rejected (${code})`;
+  }
+}
+
+/** Waits (bounded) for the I/O a step started, so a response can show its outcome. */
+function settle({ calls, deliveries }) {
+  return withDeadline(Promise.allSettled([...calls, ...deliveries.values()]), RESPONSE_WAIT_MS);
+}
+
+function withDeadline(promise, ms) {
+  let timer;
+  const deadline = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([Promise.resolve(promise).catch(() => {}), deadline]).finally(() => clearTimeout(timer));
+}
+

@@ -37,7 +37,9 @@ const IDENTITY_TEXT = {
   unverifiable: "Identity could not be verified (hidden number)",
 };
 
-const MESSAGE_STATE_TEXT = { queued: "Queued", starting: "Waiting for session", sent: "Sent", rejected: "Rejected" };
+const MESSAGE_STATE_TEXT = {
+  queued: "Queued", starting: "Waiting for session", sending: "Sending", sent: "Sent", rejected: "Rejected",
+};
 
 const CHART_COLORS = {
   STOPPED: "var(--c-stopped)", STARTING: "var(--c-starting)", SCAN_QR_CODE: "var(--c-scan)",
@@ -127,7 +129,7 @@ function formatDuration(ms) {
 }
 
 function formatClock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 }
 
 function phoneOf(jid) {
@@ -249,6 +251,8 @@ function setBadge(status) {
 
 function renderInstance(instance) {
   const previous = state.lastStatus;
+  // Queued sends move with the session, not with their own events: re-read them when the queue changes.
+  if (state.instance && instance.queueLength !== state.instance.queueLength) refreshMessages();
   state.instance = instance;
   const status = instance.status ?? "UNKNOWN";
   const uiAction = instance.uiAction ?? "inspect";
@@ -259,6 +263,7 @@ function renderInstance(instance) {
     state.lastStatus = status;
     announce(`Session status: ${STATUS_LABELS[status] ?? status}`);
     scheduleStabilityRefresh(200);
+    renderMessages();
   }
 
   showPanel(uiAction);
@@ -507,13 +512,16 @@ function renderMessages() {
   const items = [...state.messages.values()].sort((a, b) => (b.createdMs ?? 0) - (a.createdMs ?? 0)).slice(0, 20);
   list.replaceChildren(
     ...items.map((m) => {
+      // The edge keeps a message "queued" until the session can take it; while that session is
+      // booting, say so (start-on-send) instead of a bare "queued".
+      const shown = m.state === "queued" && ["STOPPED", "STARTING"].includes(state.instance?.status) ? "starting" : m.state;
       const took = m.doneMs && m.createdMs ? ` in ${formatDuration(sessionMs(m.doneMs - m.createdMs))}` : "";
       const reason = m.state === "rejected" && m.code ? ` · ${m.code.replaceAll("_", " ")}` : "";
-      return el("li", { class: "message", "data-id": m.id, "data-state": m.state },
+      return el("li", { class: "message", "data-id": m.id, "data-state": shown },
         el("div", { class: "message-body" },
           el("span", { class: "message-text", text: m.text ?? "" }),
           el("span", { class: "muted small", text: `to ${phoneOf(m.chatId)} · ${m.createdMs ? formatClock(m.createdMs) : ""}` })),
-        el("span", { class: `pill pill-${m.state}`, text: `${MESSAGE_STATE_TEXT[m.state] ?? m.state}${took}${reason}` }));
+        el("span", { class: `pill pill-${shown}`, text: `${MESSAGE_STATE_TEXT[shown] ?? shown}${took}${reason}` }));
     }),
   );
   $("messages-empty").hidden = items.length > 0;
@@ -553,8 +561,8 @@ function renderStability(stats) {
 function renderChart(timeline) {
   const container = $("chart");
   const width = 1000;
-  const height = 56;
-  const band = { y: 6, h: 28 };
+  const height = 40;
+  const band = { y: 4, h: 32 };
   const now = Date.now();
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "band", preserveAspectRatio: "none" });
   const title = svg("title");
@@ -579,18 +587,13 @@ function renderChart(timeline) {
     rect.append(tip);
     chart.append(rect);
   });
-  const label = (text, at, anchor) => {
-    const t = svg("text", { x: at, y: height - 4, "text-anchor": anchor, class: "band-label" });
-    t.textContent = text;
-    return t;
-  };
-  chart.append(label(formatClock(start), 2, "start"), label("now", width - 2, "end"));
   const workingShare = timeline.reduce((sum, entry, i) => {
     const end = i + 1 < timeline.length ? timeline[i + 1].atMs : now;
     return entry.status === "WORKING" ? sum + (end - entry.atMs) : sum;
   }, 0);
   title.textContent = `Status over time: connected ${Math.round((workingShare / span) * 100)}% of the last ${formatDuration(sessionMs(span))}`;
-  container.replaceChildren(chart);
+  container.replaceChildren(chart,
+    el("div", { class: "band-axis", "aria-hidden": "true" }, el("span", { text: formatClock(start) }), el("span", { text: "now" })));
   const seen = [...new Set(timeline.map((e) => e.status))];
   $("chart-legend").replaceChildren(
     ...seen.map((s) => el("span", { class: "legend-item" },
@@ -693,6 +696,7 @@ async function sendMessage(event) {
     refreshMessages();
   } catch (err) {
     showError(err, "send");
+    refreshMessages(); // a rejected send is still listed, with its reason
   } finally {
     button.disabled = false;
   }

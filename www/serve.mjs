@@ -140,8 +140,10 @@ export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 
     }
     const served = pathname.startsWith("/pkg/")
       ? serveFile(req, res, PKG_DIR, pathname.slice("/pkg".length))
-      : serveFile(req, res, WWW_DIR, pathname === "/serve.mjs" ? "/missing" : pathname);
-    served.catch(() => {
+      : pathname.endsWith(".mjs") // www/*.mjs are this server's own Node modules, not page assets
+        ? sendError(res, 404, "not_found", "no such file")
+        : serveFile(req, res, WWW_DIR, pathname);
+    Promise.resolve(served).catch(() => {
       if (!res.headersSent) sendError(res, 500, "internal", "could not read the file");
       else res.destroy();
     });

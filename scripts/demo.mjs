@@ -1,0 +1,61 @@
+// `npm run demo`: the simulator, the edge worker (real workerd) and the dashboard on 127.0.0.1,
+// then the URL. With WAWP_ACCESS_TOKEN (+ WAWP_INSTANCE_ID, WAWP_BASE_URL) or WAHA_URL +
+// WAHA_API_KEY set, the simulator is skipped and the worker drives the real API at real speed.
+// Runs until Ctrl-C.
+//
+//   DEMO_PORT   dashboard port (default 8080)
+//   DEMO_SPEED  simulator speed-up (default 10: the 60 s STARTING watchdog fires after 6 s and a
+//               QR code rotates every 2 s, slow enough to watch and fast enough to see it all)
+import { startStack } from "../www/stack.mjs";
+
+const DEFAULT_PORT = 8080;
+const DEFAULT_SPEED = 10;
+const PAIRED_DEMO_JID = "15551234567@c.us";
+
+function positiveNumber(value, fallback) {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+async function main() {
+  const port = Number.isInteger(Number(process.env.DEMO_PORT)) && process.env.DEMO_PORT !== ""
+    ? Number(process.env.DEMO_PORT)
+    : DEFAULT_PORT;
+  const speed = positiveNumber(process.env.DEMO_SPEED, DEFAULT_SPEED);
+  const startedAt = Date.now();
+  const stack = await startStack({ env: process.env, speed, dashboardPort: port });
+
+  const lines = [`wawp-session demo: dashboard → ${stack.url}/`, `  backend: ${stack.describe}`];
+  if (stack.mode === "simulator") {
+    // A phone that was linked earlier and a server that was switched off since: opening it shows
+    // the warm boot (STOPPED → started in the background → Connected, no QR needed).
+    const paired = await stack.sim.post("/instances", { paired: true, jid: PAIRED_DEMO_JID, status: "STOPPED" });
+    lines.push(
+      `  speed: ${stack.speed}× (the 60 s watchdog fires after ${(60 / stack.speed).toFixed(1)} s)`,
+      `  fresh start (Connect WhatsApp → QR → "Simulate phone scan"): ${stack.url}/`,
+      `  an already linked, switched-off instance (warm boot):        ${stack.url}/?instance=${encodeURIComponent(paired.instance_id)}`,
+    );
+  } else if (stack.instanceId) {
+    lines.push(`  your instance: ${stack.url}/?instance=${encodeURIComponent(stack.instanceId)}`);
+  }
+  lines.push(`  ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
+  console.log(lines.join("\n"));
+
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the dashboard, the edge worker and the simulator…`);
+    // A stuck shutdown must not keep the terminal hostage.
+    setTimeout(() => process.exit(1), 10_000).unref();
+    await stack.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err) => {
+  console.error(`demo failed to start: ${err?.message ?? err}`);
+  process.exit(1);
+});

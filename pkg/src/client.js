@@ -9,7 +9,7 @@ import {
   __buildRequest as buildRequest,
   __classifyResponse as classifyResponse,
   __mayRetry as mayRetry,
-} from "../dist/wasm/wawp_session.js";
+} from "./bindings.js";
 import { WawpError } from "./error.js";
 
 const DEFAULT_BASE_URL = "https://api.wawp.net";

@@ -3,7 +3,7 @@
 // HTTP calls through the client, ONE timer at the machine's next deadline, releasing or
 // rejecting queued sends, and forwarding every action to `onEvent`.
 
-import { LifecycleMachine, decodeStatus } from "../dist/wasm/wawp_session.js";
+import { LifecycleMachine, decodeStatus } from "./bindings.js";
 import { WawpError } from "./error.js";
 
 /** setTimeout's ceiling (2^31-1 ms); a later deadline is re-armed when this fires. */

@@ -2,7 +2,7 @@
 // browsers, Node >= 18 and workerd), so no SHA-2 is compiled into the wasm; the core parses the
 // verified body (one event or an array, stale window).
 
-import { __parseWebhookBody as parseWebhookBody } from "../dist/wasm/wawp_session.js";
+import { __parseWebhookBody as parseWebhookBody } from "./bindings.js";
 import { WawpError } from "./error.js";
 
 const DEFAULT_MAX_BYTES = 256 * 1024;

@@ -1,0 +1,1157 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+//! One or more tests per rule of the lifecycle machine (issue #2, item 4) and the stability
+//! metrics. Each test drives the machine like a host would: handle, drain, look at the deadline.
+
+use wawp_session::json::{self, Value};
+use wawp_session::machine::{Maintenance, Pause};
+use wawp_session::metrics::stability;
+use wawp_session::{
+    Action, CallResult, ErrorCode, Event, IdentityVerdict, LifecycleMachine, MachineOptions, Op,
+    SessionStatus, StatusReport, UiAction,
+};
+
+const T0: f64 = 1_741_249_702_485.0; // a Thursday, 08:28 UTC
+const EXPECTED: &str = "201012345678@c.us";
+
+struct Host {
+    m: LifecycleMachine,
+    now: f64,
+}
+
+impl Host {
+    fn new(opts: MachineOptions) -> Host {
+        Host {
+            m: LifecycleMachine::new(opts),
+            now: T0,
+        }
+    }
+
+    fn default() -> Host {
+        Host::new(MachineOptions::default())
+    }
+
+    fn expecting() -> Host {
+        Host::new(MachineOptions {
+            expected_jid: Some(EXPECTED.into()),
+            ..MachineOptions::default()
+        })
+    }
+
+    fn drain(&mut self) -> Vec<Action> {
+        std::iter::from_fn(|| self.m.poll_action()).collect()
+    }
+
+    fn step(&mut self, event: Event) -> Vec<Action> {
+        self.m.handle(event, self.now);
+        self.drain()
+    }
+
+    fn status(&mut self, s: SessionStatus) -> Vec<Action> {
+        self.step(Event::Status(Box::new(StatusReport::from_status(s))))
+    }
+
+    fn webhook(&mut self, s: SessionStatus, at_ms: Option<f64>, id: Option<&str>) -> Vec<Action> {
+        let mut r = StatusReport::from_status(s);
+        r.at_ms = at_ms;
+        r.event_id = id.map(str::to_string);
+        self.step(Event::Status(Box::new(r)))
+    }
+
+    fn send(&mut self, id: &str) -> Vec<Action> {
+        self.step(Event::Send {
+            id: id.into(),
+            timeout_ms: None,
+        })
+    }
+
+    fn ok(&mut self, op: Op, body: Option<&str>) -> Vec<Action> {
+        self.step(Event::Result(CallResult {
+            op,
+            ok: true,
+            error: None,
+            http_status: Some(200),
+            retry_after_ms: None,
+            body: body.map(|b| json::parse(b).unwrap()),
+        }))
+    }
+
+    fn err(
+        &mut self,
+        op: Op,
+        code: ErrorCode,
+        http: u16,
+        retry_after_ms: Option<f64>,
+    ) -> Vec<Action> {
+        self.step(Event::Result(CallResult {
+            op,
+            ok: false,
+            error: Some(code),
+            http_status: Some(http),
+            retry_after_ms,
+            body: None,
+        }))
+    }
+
+    /// Advance to `at` and deliver the timer event.
+    fn at(&mut self, at: f64) -> Vec<Action> {
+        self.now = at;
+        self.step(Event::Timeout)
+    }
+
+    /// Fire the machine's own next deadline.
+    fn next_deadline(&mut self) -> Vec<Action> {
+        let at = self.m.poll_timeout().expect("a deadline");
+        self.at(at.max(self.now))
+    }
+
+    /// Run the machine's timers (answering nothing) until `until`.
+    fn run_until(&mut self, until: f64) -> Vec<Action> {
+        let mut all = Vec::new();
+        for _ in 0..10_000 {
+            match self.m.poll_timeout() {
+                Some(at) if at <= until => all.extend(self.at(at.max(self.now))),
+                _ => break,
+            }
+        }
+        self.now = self.now.max(until);
+        all
+    }
+
+    fn working(&mut self) {
+        self.status(SessionStatus::Working);
+        if self.m.options().expected_jid.is_some() {
+            self.ok(Op::Me, Some(r#"{"id":"201012345678@c.us","pushName":"x"}"#));
+        }
+    }
+}
+
+fn call(op: Op) -> Action {
+    Action::Call { op }
+}
+fn calls(actions: &[Action]) -> Vec<Op> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Call { op } => Some(*op),
+            _ => None,
+        })
+        .collect()
+}
+fn ui(actions: &[Action]) -> Vec<UiAction> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Ui { ui_action, .. } => Some(*ui_action),
+            _ => None,
+        })
+        .collect()
+}
+fn released(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ReleaseSend { id } => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+fn rejected(actions: &[Action]) -> Vec<(String, ErrorCode)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RejectSend { id, code } => Some((id.clone(), *code)),
+            _ => None,
+        })
+        .collect()
+}
+fn notified(actions: &[Action]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::NotifyAdmin { reason } => Some(*reason),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- warm boot -----------------------------------------------------------------------------
+
+#[test]
+fn warm_boot_asks_info_and_starts_a_stopped_session() {
+    let mut h = Host::default();
+    assert_eq!(calls(&h.step(Event::WarmBoot)), vec![Op::Info]);
+    let a = h.ok(
+        Op::Info,
+        Some(r#"{"name":"wawp-1","status":"STOPPED","me":null}"#),
+    );
+    assert_eq!(calls(&a), vec![Op::Start]);
+    assert_eq!(ui(&a), vec![UiAction::Start]);
+    assert_eq!(h.m.pending_op(), Some(Op::Start));
+}
+
+#[test]
+fn warm_boot_leaves_a_running_session_alone() {
+    let mut h = Host::default();
+    h.step(Event::WarmBoot);
+    let a = h.ok(Op::Info, Some(r#"{"status":"WORKING"}"#));
+    assert!(calls(&a).is_empty());
+    assert_eq!(ui(&a), vec![UiAction::Connected]);
+}
+
+#[test]
+fn warm_boot_retries_a_failed_info_later_not_at_once() {
+    let mut h = Host::default();
+    h.step(Event::WarmBoot);
+    let a = h.err(Op::Info, ErrorCode::Server, 503, None);
+    assert!(calls(&a).is_empty());
+    let at = h.m.poll_timeout().unwrap();
+    assert!(at > h.now);
+    assert_eq!(calls(&h.at(at)), vec![Op::Info]);
+    assert_eq!(
+        calls(&h.ok(Op::Info, Some(r#"{"status":"STOPPED"}"#))),
+        vec![Op::Start]
+    );
+}
+
+#[test]
+fn user_start_stop_logout_issue_their_calls() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    assert_eq!(calls(&h.step(Event::UserStart)), vec![Op::Start]);
+    h.ok(Op::Start, Some(r#"{"status":"STARTING"}"#));
+    h.working();
+    assert_eq!(calls(&h.step(Event::UserLogout)), vec![Op::Logout]);
+    let a = h.ok(Op::Logout, Some(r#"{"status":"SCAN_QR_CODE"}"#));
+    assert!(a.contains(&Action::ClearIdentity));
+    assert_eq!(ui(&a), vec![UiAction::ScanQr]);
+    assert_eq!(calls(&h.step(Event::UserStop)), vec![Op::Stop]);
+}
+
+// ---- sends ---------------------------------------------------------------------------------
+
+#[test]
+fn send_while_working_is_released_at_once() {
+    let mut h = Host::default();
+    h.working();
+    assert_eq!(released(&h.send("a")), vec!["a"]);
+    assert_eq!(h.m.queued_sends(), 0);
+}
+
+#[test]
+fn send_while_stopped_queues_and_starts() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    let a = h.send("a");
+    assert_eq!(calls(&a), vec![Op::Start]);
+    assert!(released(&a).is_empty());
+    assert_eq!(h.m.queued_sends(), 1);
+}
+
+#[test]
+fn send_while_starting_or_failed_queues_without_a_call() {
+    for s in [SessionStatus::Starting, SessionStatus::Failed] {
+        let mut h = Host::default();
+        h.status(s);
+        let a = h.send("a");
+        assert!(calls(&a).is_empty(), "{s:?}");
+        assert!(rejected(&a).is_empty());
+        assert_eq!(h.m.queued_sends(), 1);
+    }
+}
+
+#[test]
+fn send_while_user_action_needed_is_rejected_needs_qr() {
+    for s in [
+        SessionStatus::ScanQrCode,
+        SessionStatus::Logout,
+        SessionStatus::PasskeyRequired,
+        SessionStatus::PasskeyConfirmationRequired,
+    ] {
+        let mut h = Host::default();
+        h.status(s);
+        assert_eq!(
+            rejected(&h.send("a")),
+            vec![("a".into(), ErrorCode::NeedsQr)],
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn send_while_deleted_is_not_found() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Deleted);
+    assert_eq!(
+        rejected(&h.send("a")),
+        vec![("a".into(), ErrorCode::NotFound)]
+    );
+}
+
+#[test]
+fn send_in_unknown_state_asks_info_and_starts_if_stopped() {
+    let mut h = Host::default();
+    assert_eq!(calls(&h.send("a")), vec![Op::Info]);
+    let a = h.ok(Op::Info, Some(r#"{"status":"STOPPED"}"#));
+    assert_eq!(calls(&a), vec![Op::Start]);
+}
+
+#[test]
+fn queue_is_bounded() {
+    let mut h = Host::new(MachineOptions {
+        max_queued_sends: 2,
+        ..MachineOptions::default()
+    });
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    h.send("b");
+    assert_eq!(
+        rejected(&h.send("c")),
+        vec![("c".into(), ErrorCode::QueueFull)]
+    );
+    assert_eq!(h.m.queued_sends(), 2);
+}
+
+#[test]
+fn queued_sends_time_out_with_their_own_or_the_default_deadline() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    h.send("default");
+    h.step(Event::Send {
+        id: "short".into(),
+        timeout_ms: Some(5_000.0),
+    });
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 5_000.0));
+    assert_eq!(
+        rejected(&h.at(T0 + 5_000.0)),
+        vec![("short".into(), ErrorCode::SendTimeout)]
+    );
+    let a = h.run_until(T0 + 120_000.0);
+    assert_eq!(
+        rejected(&a),
+        vec![("default".into(), ErrorCode::SendTimeout)]
+    );
+    assert_eq!(h.m.queued_sends(), 0);
+}
+
+#[test]
+fn queue_is_released_in_fifo_order_on_working() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    for id in ["1", "2", "3"] {
+        h.send(id);
+    }
+    assert_eq!(
+        released(&h.status(SessionStatus::Working)),
+        vec!["1", "2", "3"]
+    );
+}
+
+#[test]
+fn a_duplicate_send_id_still_resolves_once() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    assert!(
+        h.send("a")
+            .iter()
+            .all(|a| !matches!(a, Action::RejectSend { .. }))
+    );
+    assert_eq!(released(&h.status(SessionStatus::Working)), vec!["a"]);
+}
+
+#[test]
+fn user_stop_rejects_queued_sends_as_closed() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    let a = h.step(Event::UserStop);
+    assert_eq!(rejected(&a), vec![("a".into(), ErrorCode::Closed)]);
+    assert_eq!(calls(&a), vec![Op::Stop]);
+}
+
+// ---- identity ------------------------------------------------------------------------------
+
+#[test]
+fn working_with_expected_jid_asks_me_and_releases_after_a_match() {
+    let mut h = Host::expecting();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    let a = h.status(SessionStatus::Working);
+    assert_eq!(calls(&a), vec![Op::Me]);
+    assert!(released(&a).is_empty(), "released before me confirmed");
+    // A send arriving while me is in flight waits too.
+    assert!(released(&h.send("b")).is_empty());
+    let a = h.ok(
+        Op::Me,
+        Some(r#"{"id":"201012345678:7@s.whatsapp.net","pushName":"Biz"}"#),
+    );
+    assert!(a.contains(&Action::Identity {
+        verdict: IdentityVerdict::Match,
+        me: Some(EXPECTED.into())
+    }));
+    assert_eq!(released(&a), vec!["a", "b"]);
+}
+
+#[test]
+fn identity_mismatch_rejects_every_queued_send_and_notifies() {
+    let mut h = Host::expecting();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    h.send("b");
+    h.status(SessionStatus::Working);
+    let a = h.ok(Op::Me, Some(r#"{"id":"15550000000@c.us"}"#));
+    assert_eq!(
+        rejected(&a),
+        vec![
+            ("a".into(), ErrorCode::IdentityMismatch),
+            ("b".into(), ErrorCode::IdentityMismatch)
+        ]
+    );
+    assert_eq!(notified(&a), vec!["identity_mismatch"]);
+    assert!(released(&a).is_empty());
+    assert_eq!(
+        rejected(&h.send("c")),
+        vec![("c".into(), ErrorCode::IdentityMismatch)]
+    );
+}
+
+#[test]
+fn unverifiable_identity_releases_and_reports_the_verdict() {
+    for body in [r#"{"id":"123123@lid"}"#, "null"] {
+        let mut h = Host::expecting();
+        h.status(SessionStatus::Starting);
+        h.send("a");
+        h.status(SessionStatus::Working);
+        let a = h.ok(Op::Me, Some(body));
+        assert!(
+            a.iter().any(|x| matches!(
+                x,
+                Action::Identity {
+                    verdict: IdentityVerdict::Unverifiable,
+                    ..
+                }
+            )),
+            "{body}: {a:?}"
+        );
+        assert_eq!(released(&a), vec!["a"]);
+    }
+}
+
+#[test]
+fn losing_pairing_clears_identity_and_shows_the_qr() {
+    let mut h = Host::expecting();
+    h.working();
+    let a = h.status(SessionStatus::ScanQrCode);
+    assert!(a.contains(&Action::ClearIdentity));
+    assert_eq!(ui(&a), vec![UiAction::ScanQr]);
+    assert!(h.m.identity().is_none());
+
+    let mut h = Host::expecting();
+    h.working();
+    let a = h.status(SessionStatus::Logout);
+    assert!(a.contains(&Action::ClearIdentity));
+    assert_eq!(ui(&a), vec![UiAction::ScanQr]);
+    // Paired again: me is asked again before anything is released.
+    h.status(SessionStatus::Starting);
+    h.send("x");
+    assert_eq!(calls(&h.status(SessionStatus::Working)), vec![Op::Me]);
+}
+
+// ---- single flight -------------------------------------------------------------------------
+
+#[test]
+fn at_most_one_lifecycle_call_and_new_demand_joins_it() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    assert_eq!(calls(&h.send("a")), vec![Op::Start]);
+    assert!(calls(&h.send("b")).is_empty());
+    assert!(calls(&h.step(Event::UserStart)).is_empty());
+    assert!(
+        calls(&h.step(Event::UserRetry)).is_empty(),
+        "restart joins the start"
+    );
+    // A different kind of demand waits for the answer.
+    assert!(calls(&h.step(Event::UserStop)).is_empty());
+    assert_eq!(calls(&h.ok(Op::Start, None)), vec![Op::Stop]);
+    assert_eq!(h.m.pending_op(), Some(Op::Stop));
+}
+
+#[test]
+fn already_started_422_counts_as_success() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    h.send("a");
+    let a = h.err(Op::Start, ErrorCode::Conflict, 422, None);
+    assert!(calls(&a).is_empty());
+    assert_eq!(h.m.pending_op(), None);
+    // No retry is scheduled: the next deadline is reconciliation, not a second start.
+    let a = h.next_deadline();
+    assert_eq!(calls(&a), vec![Op::Info]);
+}
+
+#[test]
+fn stray_results_are_ignored() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Working);
+    assert!(
+        h.ok(Op::Restart, Some(r#"{"status":"STOPPED"}"#))
+            .is_empty()
+    );
+    assert!(h.ok(Op::Me, None).is_empty());
+    assert_eq!(h.m.status(), SessionStatus::Working);
+}
+
+// ---- STARTING watchdog ---------------------------------------------------------------------
+
+#[test]
+fn starting_watchdog_restarts_after_the_timeout_and_repeats_do_not_reset_it() {
+    let mut h = Host::new(MachineOptions {
+        reconcile_short_ms: 1e9,
+        ..MachineOptions::default()
+    });
+    assert_eq!(
+        ui(&h.status(SessionStatus::Starting)),
+        vec![UiAction::Connecting]
+    );
+    h.now = T0 + 30_000.0;
+    assert!(
+        h.status(SessionStatus::Starting).is_empty(),
+        "repeat emitted something"
+    );
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 60_000.0));
+    assert!(calls(&h.at(T0 + 59_999.0)).is_empty());
+    let a = h.at(T0 + 60_000.0);
+    assert_eq!(calls(&a), vec![Op::Restart]);
+    assert_eq!(h.m.auto_restarts(), 1);
+    // The clock starts again from the restart.
+    h.ok(Op::Restart, Some(r#"{"status":"STARTING"}"#));
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 120_000.0));
+}
+
+// ---- auto-heal -----------------------------------------------------------------------------
+
+#[test]
+fn failed_notifies_once_and_restarts_after_the_delay() {
+    let mut h = Host::default();
+    h.working();
+    let a = h.status(SessionStatus::Failed);
+    assert_eq!(notified(&a), vec!["failed"]);
+    assert_eq!(ui(&a), vec![UiAction::Troubleshoot]);
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 30_000.0));
+    assert_eq!(calls(&h.at(T0 + 30_000.0)), vec![Op::Restart]);
+    // The restart fails again: the same episode, no second notification.
+    h.ok(Op::Restart, Some(r#"{"status":"STARTING"}"#));
+    h.now += 5_000.0;
+    assert!(notified(&h.status(SessionStatus::Failed)).is_empty());
+}
+
+#[test]
+fn consecutive_automatic_restarts_back_off_and_stop_at_the_cap() {
+    let mut h = Host::new(MachineOptions {
+        max_auto_restarts: 3,
+        ..MachineOptions::default()
+    });
+    h.working();
+    let mut delays = Vec::new();
+    for _ in 0..3 {
+        h.status(SessionStatus::Failed);
+        let before = h.now;
+        let at = h.m.poll_timeout().unwrap();
+        delays.push(at - before);
+        assert_eq!(calls(&h.at(at)), vec![Op::Restart]);
+        h.ok(Op::Restart, Some(r#"{"status":"STARTING"}"#));
+        h.now += 1_000.0;
+    }
+    assert!(delays.iter().all(|d| *d >= 30_000.0), "{delays:?}");
+    assert!(delays[2] > delays[0], "no backoff: {delays:?}");
+    assert_eq!(h.m.auto_restarts(), 3);
+    let a = h.status(SessionStatus::Failed);
+    assert_eq!(notified(&a), vec!["restart_budget_exhausted"]);
+    assert_eq!(h.m.paused(), Some(Pause::RestartBudgetExhausted));
+    let a = h.run_until(h.now + 6.0 * 3_600_000.0);
+    assert!(
+        !calls(&a).contains(&Op::Restart),
+        "restarted past the cap: {a:?}"
+    );
+    // The user's Retry re-arms automation and restarts now.
+    let a = h.step(Event::UserRetry);
+    assert_eq!(calls(&a), vec![Op::Restart]);
+    assert_eq!(h.m.paused(), None);
+    assert_eq!(h.m.auto_restarts(), 0);
+}
+
+#[test]
+fn working_rearms_automatic_restarts() {
+    let mut h = Host::new(MachineOptions {
+        max_auto_restarts: 1,
+        ..MachineOptions::default()
+    });
+    h.working();
+    h.status(SessionStatus::Failed);
+    h.next_deadline();
+    h.ok(Op::Restart, None);
+    h.status(SessionStatus::Working);
+    assert_eq!(h.m.auto_restarts(), 0);
+    let a = h.status(SessionStatus::Failed);
+    assert_eq!(notified(&a), vec!["failed"], "a new episode after WORKING");
+    assert_eq!(calls(&h.next_deadline()), vec![Op::Restart]);
+}
+
+#[test]
+fn failed_after_an_unscanned_qr_waits_for_the_user() {
+    let mut h = Host::default();
+    h.status(SessionStatus::ScanQrCode);
+    let a = h.status(SessionStatus::Failed);
+    assert_eq!(notified(&a), vec!["failed"]);
+    let a = h.run_until(T0 + 3_600_000.0);
+    assert!(!calls(&a).contains(&Op::Restart), "{a:?}");
+    assert_eq!(calls(&h.step(Event::UserRetry)), vec![Op::Restart]);
+}
+
+#[test]
+fn the_retry_budget_spaces_automatic_restarts() {
+    let mut h = Host::new(MachineOptions {
+        retry_budget_capacity: 1.0,
+        retry_budget_refill_per_sec: 0.001, // one token per 1000 s
+        max_auto_restarts: 10,
+        ..MachineOptions::default()
+    });
+    h.working();
+    h.status(SessionStatus::Failed);
+    assert_eq!(calls(&h.next_deadline()), vec![Op::Restart]);
+    h.ok(Op::Restart, None);
+    h.now += 1000.0;
+    h.status(SessionStatus::Starting);
+    h.status(SessionStatus::Failed);
+    let first_try = h.m.poll_timeout().unwrap();
+    assert!(
+        calls(&h.at(first_try)).is_empty(),
+        "spent a token it did not have"
+    );
+    let later = h.m.poll_timeout().unwrap();
+    assert!(later >= first_try + 900_000.0, "{}", later - first_try);
+}
+
+// ---- call errors ---------------------------------------------------------------------------
+
+#[test]
+fn rate_limited_lifecycle_call_waits_for_retry_after() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    h.send("a");
+    let a = h.err(Op::Start, ErrorCode::RateLimited, 429, Some(20_000.0));
+    assert!(calls(&a).is_empty(), "retried immediately");
+    let early = h.run_until(T0 + 19_999.0);
+    assert!(!calls(&early).contains(&Op::Start), "{early:?}");
+    assert_eq!(calls(&h.at(T0 + 20_000.0)), vec![Op::Start]);
+}
+
+#[test]
+fn server_and_network_errors_retry_with_growing_backoff_never_immediately() {
+    let mut h = Host::new(MachineOptions {
+        seed: Some(7),
+        ..MachineOptions::default()
+    });
+    h.status(SessionStatus::Stopped);
+    h.send("a");
+    let mut delays = Vec::new();
+    for code in [
+        ErrorCode::Server,
+        ErrorCode::Network,
+        ErrorCode::Timeout,
+        ErrorCode::Server,
+    ] {
+        let a = h.err(Op::Start, code, 503, None);
+        assert!(calls(&a).is_empty());
+        let at = h.m.poll_timeout().unwrap();
+        assert!(at > h.now);
+        delays.push(at - h.now);
+        assert_eq!(calls(&h.at(at)), vec![Op::Start]);
+    }
+    assert!(delays.iter().all(|d| *d >= 250.0), "{delays:?}");
+    // Demand during the wait joins the scheduled retry.
+    h.err(Op::Start, ErrorCode::Server, 500, None);
+    assert!(calls(&h.step(Event::UserStart)).is_empty());
+}
+
+#[test]
+fn unauthorized_pauses_automation_and_notifies() {
+    let mut h = Host::default();
+    h.working();
+    h.status(SessionStatus::Failed);
+    h.next_deadline();
+    let a = h.err(Op::Restart, ErrorCode::Unauthorized, 401, None);
+    assert_eq!(notified(&a), vec!["unauthorized"]);
+    assert_eq!(h.m.paused(), Some(Pause::Unauthorized));
+    let a = h.run_until(h.now + 24.0 * 3_600_000.0);
+    assert!(calls(&a).is_empty(), "{a:?}");
+    assert_eq!(calls(&h.step(Event::UserRetry)), vec![Op::Restart]);
+}
+
+#[test]
+fn not_found_means_deleted() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    h.send("a");
+    let a = h.err(Op::Start, ErrorCode::NotFound, 404, None);
+    assert_eq!(h.m.status(), SessionStatus::Deleted);
+    assert_eq!(notified(&a), vec!["deleted"]);
+    assert_eq!(rejected(&a), vec![("a".into(), ErrorCode::NotFound)]);
+    assert_eq!(ui(&a), vec![UiAction::Provision]);
+    assert_eq!(
+        h.m.poll_timeout(),
+        None,
+        "no automation on a deleted instance"
+    );
+}
+
+// ---- webhooks ------------------------------------------------------------------------------
+
+#[test]
+fn older_or_duplicate_webhooks_are_ignored() {
+    let mut h = Host::default();
+    h.webhook(SessionStatus::Working, Some(T0 - 1_000.0), Some("evt_2"));
+    assert!(
+        h.webhook(SessionStatus::Starting, Some(T0 - 2_000.0), Some("evt_1"))
+            .is_empty()
+    );
+    assert_eq!(h.m.status(), SessionStatus::Working);
+    h.webhook(SessionStatus::Failed, Some(T0), Some("evt_3"));
+    assert!(
+        h.webhook(SessionStatus::Working, Some(T0 + 5.0), Some("evt_3"))
+            .is_empty()
+    );
+    assert_eq!(h.m.status(), SessionStatus::Failed);
+}
+
+#[test]
+fn repeated_identical_status_emits_nothing() {
+    let mut h = Host::default();
+    assert!(
+        h.status(SessionStatus::ScanQrCode)
+            .contains(&Action::Persist)
+    );
+    h.now += 5_000.0;
+    assert!(h.status(SessionStatus::ScanQrCode).is_empty());
+}
+
+#[test]
+fn short_starting_blips_after_working_do_not_flip_the_ui() {
+    let mut h = Host::default();
+    h.working();
+    let a = h.status(SessionStatus::Starting);
+    assert!(ui(&a).is_empty(), "{a:?}");
+    h.now += 3_000.0;
+    assert!(ui(&h.status(SessionStatus::Working)).is_empty());
+
+    // A longer one shows up when the debounce expires, and only then.
+    let start = h.now;
+    assert!(ui(&h.status(SessionStatus::Starting)).is_empty());
+    assert_eq!(h.m.poll_timeout(), Some(start + 10_000.0));
+    assert_eq!(ui(&h.at(start + 10_000.0)), vec![UiAction::Connecting]);
+    h.now += 1_000.0;
+    assert_eq!(
+        ui(&h.status(SessionStatus::Working)),
+        vec![UiAction::Connected]
+    );
+}
+
+// ---- reconciliation ------------------------------------------------------------------------
+
+#[test]
+fn silence_while_starting_or_scanning_reconciles_soon() {
+    for s in [SessionStatus::Starting, SessionStatus::ScanQrCode] {
+        let mut h = Host::new(MachineOptions {
+            starting_timeout_ms: 1e9,
+            ..MachineOptions::default()
+        });
+        h.status(s);
+        assert_eq!(h.m.poll_timeout(), Some(T0 + 15_000.0), "{s:?}");
+        assert_eq!(calls(&h.at(T0 + 15_000.0)), vec![Op::Info]);
+        let a = h.ok(Op::Info, Some(r#"{"status":"WORKING"}"#));
+        assert_eq!(h.m.status(), SessionStatus::Working);
+        assert_eq!(ui(&a), vec![UiAction::Connected]);
+    }
+}
+
+#[test]
+fn silence_while_working_reconciles_after_minutes() {
+    let mut h = Host::default();
+    h.working();
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 300_000.0));
+    assert_eq!(calls(&h.at(T0 + 300_000.0)), vec![Op::Info]);
+    // A webhook in the meantime pushes reconciliation back.
+    let mut h = Host::default();
+    h.working();
+    h.now = T0 + 200_000.0;
+    h.status(SessionStatus::Working);
+    assert_eq!(h.m.poll_timeout(), Some(T0 + 500_000.0));
+}
+
+// ---- maintenance ---------------------------------------------------------------------------
+
+#[test]
+fn weekly_maintenance_restarts_once_per_window_when_idle() {
+    // T0 is Thursday (4) 08:28 UTC; the window is Thursday 10:00-11:00 UTC.
+    let mut h = Host::new(MachineOptions {
+        maintenance: Some(Maintenance {
+            weekday: 4,
+            hour_utc: 10,
+        }),
+        reconcile_long_ms: 1e9,
+        ..MachineOptions::default()
+    });
+    h.working();
+    let window = (T0 / 3_600_000.0).floor() * 3_600_000.0 + 2.0 * 3_600_000.0;
+    assert_eq!(h.m.poll_timeout(), Some(window));
+    assert_eq!(calls(&h.at(window)), vec![Op::Restart]);
+    h.ok(Op::Restart, Some(r#"{"status":"STARTING"}"#));
+    h.now += 10_000.0;
+    h.status(SessionStatus::Working);
+    assert_eq!(h.m.poll_timeout(), Some(window + 7.0 * 24.0 * 3_600_000.0));
+
+    // Not with queued sends or outside WORKING.
+    let mut h = Host::new(MachineOptions {
+        maintenance: Some(Maintenance {
+            weekday: 4,
+            hour_utc: 8,
+        }),
+        ..MachineOptions::default()
+    });
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    assert!(!calls(&h.at(T0 + 1_000.0)).contains(&Op::Restart));
+}
+
+// ---- persistence ---------------------------------------------------------------------------
+
+#[test]
+fn persist_follows_every_durable_change() {
+    let mut h = Host::default();
+    assert_eq!(
+        h.status(SessionStatus::Starting).last(),
+        Some(&Action::Persist)
+    );
+    assert_eq!(h.send("a").last(), Some(&Action::Persist));
+    assert_eq!(
+        h.status(SessionStatus::Working).last(),
+        Some(&Action::Persist)
+    );
+}
+
+#[test]
+fn to_json_from_json_round_trips_exactly() {
+    let mut h = Host::new(MachineOptions {
+        expected_jid: Some(EXPECTED.into()),
+        maintenance: Some(Maintenance {
+            weekday: 1,
+            hour_utc: 3,
+        }),
+        seed: Some(99),
+        ..MachineOptions::default()
+    });
+    h.webhook(SessionStatus::Starting, Some(T0), Some("evt_a"));
+    h.send("a");
+    h.step(Event::Send {
+        id: "b\"quoted\"".into(),
+        timeout_ms: Some(12_345.5),
+    });
+    h.status(SessionStatus::Working);
+    h.ok(Op::Me, Some(r#"{"id":"201012345678@c.us"}"#));
+    h.status(SessionStatus::Failed);
+    h.send("c");
+    let text = h.m.to_json();
+    let back = LifecycleMachine::from_json(&text).unwrap();
+    assert_eq!(back, h.m);
+    assert_eq!(back.to_json(), text);
+    assert_eq!(back.poll_timeout(), h.m.poll_timeout());
+
+    // The restored machine behaves the same from here on.
+    let mut twin = Host {
+        m: back,
+        now: h.now,
+    };
+    for host in [&mut h, &mut twin] {
+        host.now += 60_000.0;
+    }
+    assert_eq!(h.step(Event::Timeout), twin.step(Event::Timeout));
+    assert_eq!(h.m, twin.m);
+}
+
+#[test]
+fn bad_snapshots_are_invalid_payload() {
+    for text in [
+        "",
+        "{",
+        "[]",
+        "{}",
+        r#"{"v":1}"#,
+        r#"{"v":2,"status":"WORKING"}"#,
+    ] {
+        let err = LifecycleMachine::from_json(text).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidPayload, "{text}");
+    }
+    let good = Host::default().m.to_json();
+    let broken = good.replace("\"queue\":[]", "\"queue\":[{\"id\":1}]");
+    assert_eq!(
+        LifecycleMachine::from_json(&broken).unwrap_err().code,
+        ErrorCode::InvalidPayload
+    );
+}
+
+#[test]
+fn snapshot_has_the_js_shape() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Stopped);
+    h.send("a");
+    let s = h.m.snapshot();
+    assert_eq!(s.str_field("status"), Some("STOPPED"));
+    assert_eq!(s.num_field("sinceMs"), Some(T0));
+    assert_eq!(s.str_field("pendingOp"), Some("start"));
+    let queue = s.get("queue").and_then(Value::as_array).unwrap();
+    assert_eq!(queue[0].str_field("id"), Some("a"));
+    assert_eq!(queue[0].num_field("deadlineMs"), Some(T0 + 120_000.0));
+    assert!(s.get("identity").unwrap().is_null());
+    assert_eq!(s.num_field("restarts"), Some(0.0));
+    assert!(s.num_field("nextDeadlineMs").is_some());
+}
+
+// ---- time ----------------------------------------------------------------------------------
+
+#[test]
+fn a_clock_going_backwards_keeps_durations() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    h.now = T0 - 3_600_000.0; // the host clock jumps back an hour
+    h.step(Event::Timeout);
+    assert_eq!(h.m.poll_timeout(), Some(T0 - 3_600_000.0 + 15_000.0));
+    let a = h.run_until(T0 - 3_600_000.0 + 120_000.0);
+    assert!(rejected(&a).contains(&("a".into(), ErrorCode::SendTimeout)));
+}
+
+#[test]
+fn a_huge_jump_forward_fires_each_deadline_once() {
+    let mut h = Host::default();
+    h.status(SessionStatus::Starting);
+    h.send("a");
+    let a = h.at(T0 + 30.0 * 24.0 * 3_600_000.0);
+    assert_eq!(rejected(&a), vec![("a".into(), ErrorCode::SendTimeout)]);
+    // The watchdog restart and the overdue reconciliation, each once.
+    assert_eq!(calls(&a), vec![Op::Restart, Op::Info], "{a:?}");
+    assert!(h.m.poll_timeout().is_none_or(|t| t > h.now));
+    let a = h.step(Event::Timeout);
+    assert!(a.is_empty(), "{a:?}");
+    h.ok(Op::Info, Some(r#"{"status":"STARTING"}"#));
+    // Non-finite times are ignored rather than poisoning the deadlines.
+    h.m.handle(Event::Timeout, f64::NAN);
+    assert!(h.m.poll_timeout().unwrap().is_finite());
+}
+
+// ---- JS shapes -----------------------------------------------------------------------------
+
+#[test]
+fn options_from_js_values() {
+    let v = json::parse(
+        r#"{"expectedJid":"+20 101 234 5678","startingTimeoutMs":45000,"maxAutoRestarts":2,
+            "maintenance":{"weekday":0,"hourUtc":3},"sendTimeoutMs":1000,"client":{},"onEvent":null}"#,
+    )
+    .unwrap();
+    let o = MachineOptions::from_value(&v).unwrap();
+    assert_eq!(o.starting_timeout_ms, 45_000.0);
+    assert_eq!(o.max_auto_restarts, 2);
+    assert_eq!(
+        o.maintenance,
+        Some(Maintenance {
+            weekday: 0,
+            hour_utc: 3
+        })
+    );
+    assert_eq!(o.failed_restart_delay_ms, 30_000.0);
+    assert_eq!(
+        MachineOptions::from_value(&Value::Null).unwrap(),
+        MachineOptions::default()
+    );
+    assert_eq!(MachineOptions::from_value(&o.to_value()).unwrap(), o);
+    for bad in [
+        r#"{"startingTimeoutMs":-1}"#,
+        r#"{"startingTimeoutMs":"60"}"#,
+        r#"{"sendTimeoutMs":0}"#,
+        r#"{"maxAutoRestarts":1.5}"#,
+        r#"{"maxQueuedSends":1e12}"#,
+        r#"{"debounceMs":1e300}"#,
+        r#"{"maintenance":{"weekday":7,"hourUtc":1}}"#,
+        r#"{"maintenance":{"weekday":1}}"#,
+        r#"{"maintenance":"sunday"}"#,
+        r#"{"expectedJid":""}"#,
+        r#"{"expectedJid":5}"#,
+        r#"{"seed":-3}"#,
+        r#"[]"#,
+    ] {
+        let err = MachineOptions::from_value(&json::parse(bad).unwrap()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidOption, "{bad}");
+    }
+}
+
+#[test]
+fn events_from_js_values() {
+    let e = Event::from_json(r#"{"type":"status","input":"working"}"#).unwrap();
+    assert!(matches!(e, Event::Status(r) if r.status == SessionStatus::Working));
+    let e = Event::from_json(
+        r#"{"type":"status","input":{"event":"session.status","id":"evt_1","timestamp":5,"payload":{"status":"FAILED"}}}"#,
+    )
+    .unwrap();
+    assert!(
+        matches!(e, Event::Status(r) if r.event_id.as_deref() == Some("evt_1") && r.at_ms == Some(5.0))
+    );
+    assert_eq!(
+        Event::from_json(r#"{"type":"send","id":"m1","timeoutMs":500}"#).unwrap(),
+        Event::Send {
+            id: "m1".into(),
+            timeout_ms: Some(500.0)
+        }
+    );
+    let e = Event::from_json(
+        r#"{"type":"result","op":"start","ok":false,"error":"rate_limited","httpStatus":429,"retryAfterMs":3000,"body":{"x":1}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        e,
+        Event::Result(CallResult {
+            op: Op::Start,
+            ok: false,
+            error: Some(ErrorCode::RateLimited),
+            http_status: Some(429),
+            retry_after_ms: Some(3000.0),
+            body: Some(json::parse(r#"{"x":1}"#).unwrap()),
+        })
+    );
+    for (text, event) in [
+        (r#"{"type":"warm_boot"}"#, Event::WarmBoot),
+        (r#"{"type":"user_retry"}"#, Event::UserRetry),
+        (r#"{"type":"user_start"}"#, Event::UserStart),
+        (r#"{"type":"user_stop"}"#, Event::UserStop),
+        (r#"{"type":"user_logout"}"#, Event::UserLogout),
+        (r#"{"type":"timeout"}"#, Event::Timeout),
+    ] {
+        assert_eq!(Event::from_json(text).unwrap(), event);
+    }
+    for bad in [
+        "null",
+        r#"{"type":"nope"}"#,
+        r#"{"type":"status"}"#,
+        r#"{"type":"status","input":{"name":"x"}}"#,
+        r#"{"type":"send"}"#,
+        r#"{"type":"send","id":"a","timeoutMs":-5}"#,
+        r#"{"type":"result","op":"fly","ok":true}"#,
+        r#"{"type":"result","op":"start"}"#,
+        r#"{"type":"result","op":"start","ok":false,"error":"boom"}"#,
+        r#"{"type":"result","op":"start","ok":false,"httpStatus":1000}"#,
+    ] {
+        assert_eq!(
+            Event::from_json(bad).unwrap_err().code,
+            ErrorCode::InvalidPayload,
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn actions_to_js_values() {
+    let cases = [
+        (call(Op::Restart), r#"{"type":"call","op":"restart"}"#),
+        (
+            Action::Ui {
+                ui_action: UiAction::ScanQr,
+                status: SessionStatus::ScanQrCode,
+            },
+            r#"{"type":"ui","uiAction":"scan_qr","status":"SCAN_QR_CODE"}"#,
+        ),
+        (
+            Action::ReleaseSend { id: "a".into() },
+            r#"{"type":"release_send","id":"a"}"#,
+        ),
+        (
+            Action::RejectSend {
+                id: "a".into(),
+                code: ErrorCode::QueueFull,
+            },
+            r#"{"type":"reject_send","id":"a","code":"queue_full"}"#,
+        ),
+        (Action::ClearIdentity, r#"{"type":"clear_identity"}"#),
+        (
+            Action::Identity {
+                verdict: IdentityVerdict::Match,
+                me: Some("1@c.us".into()),
+            },
+            r#"{"type":"identity","verdict":"match","me":"1@c.us"}"#,
+        ),
+        (
+            Action::NotifyAdmin { reason: "failed" },
+            r#"{"type":"notify_admin","reason":"failed"}"#,
+        ),
+        (Action::Persist, r#"{"type":"persist"}"#),
+    ];
+    for (action, text) in cases {
+        assert_eq!(action.to_json(), text);
+    }
+}
+
+// ---- stability metrics ---------------------------------------------------------------------
+
+#[test]
+fn stability_from_a_history() {
+    use SessionStatus::*;
+    let s = 1_000.0;
+    let history = [
+        (0.0, Stopped),
+        (10.0 * s, Starting),
+        (20.0 * s, Working),
+        (100.0 * s, Starting), // restart from WORKING
+        (110.0 * s, Working),  // recovered after 10 s
+        (200.0 * s, Failed),
+        (200.5 * s, Failed), // repeat: same episode
+        (230.0 * s, Starting),
+        (240.0 * s, Working), // recovered after 40 s
+    ];
+    let m = stability(&history, 300.0 * s);
+    assert_eq!(m.observed_ms, 300.0 * s);
+    assert_eq!(m.working_ms, (80.0 + 90.0 + 60.0) * s);
+    assert_eq!(m.starting_ms, 30.0 * s);
+    assert!((m.uptime_ratio - 230.0 / 300.0).abs() < 1e-12);
+    assert_eq!(m.restarts, 2);
+    assert_eq!(m.failures, 1);
+    assert_eq!(m.mean_time_to_recover_ms, Some(25.0 * s));
+    assert!(m.time_in_status_ms.contains(&(Failed, 30.0 * s)));
+    let v = m.to_value();
+    assert_eq!(v.num_field("restarts"), Some(2.0));
+    assert_eq!(v.num_field("meanTimeToRecoverMs"), Some(25.0 * s));
+    assert_eq!(
+        v.get("timeInStatusMs").unwrap().num_field("STOPPED"),
+        Some(10.0 * s)
+    );
+}
+
+#[test]
+fn stability_edge_cases() {
+    let empty = stability(&[], 5.0);
+    assert_eq!(empty.observed_ms, 0.0);
+    assert_eq!(empty.uptime_ratio, 0.0);
+    assert_eq!(empty.mean_time_to_recover_ms, None);
+    // Unsorted input, a NaN entry, an ongoing outage.
+    let m = stability(
+        &[
+            (50.0, SessionStatus::Failed),
+            (f64::NAN, SessionStatus::Working),
+            (0.0, SessionStatus::Working),
+        ],
+        100.0,
+    );
+    assert_eq!(m.working_ms, 50.0);
+    assert_eq!(m.failures, 1);
+    assert_eq!(m.mean_time_to_recover_ms, None);
+    assert_eq!(m.uptime_ratio, 0.5);
+    // now before the last entry adds nothing negative.
+    let m = stability(&[(0.0, SessionStatus::Working)], -10.0);
+    assert_eq!((m.observed_ms, m.working_ms), (0.0, 0.0));
+}

@@ -84,6 +84,11 @@ function rsRemainder(data, divisor) {
   return result;
 }
 
+/** The `degree` Reed–Solomon error-correction codewords of `data` (as placed in a QR block). */
+export function reedSolomonEcc(data, degree) {
+  return rsRemainder(data, rsDivisor(degree));
+}
+
 // ---- codewords ----
 
 function encodeDataCodewords(bytes, version) {

@@ -39,6 +39,20 @@ export function receiverSpec({ url, shape = "waha", hmacKey } = {}) {
   return { url: parsed.href, shape, hmacKey: hmacKey ?? null };
 }
 
+/**
+ * Signature headers over the exact body bytes: WAHA = hex HMAC-SHA512 in X-Webhook-Hmac (+ algorithm
+ * header); Wawp = hex HMAC-SHA256 in X-Wawp-Signature.
+ */
+export function signatureHeaders(shape, key, body) {
+  if (shape === "waha") {
+    return {
+      "x-webhook-hmac": createHmac("sha512", key).update(body).digest("hex"),
+      "x-webhook-hmac-algorithm": "sha512",
+    };
+  }
+  return { "x-wawp-signature": createHmac("sha256", key).update(body).digest("hex") };
+}
+
 export class WebhookDispatcher {
   constructor({ clock, random, faults, log, flavor, delivery = DEFAULT_DELIVERY }) {
     this.clock = clock;
@@ -181,14 +195,7 @@ export class WebhookDispatcher {
       "x-webhook-request-id": `req_${this.random.ulid(now)}`,
       "x-webhook-timestamp": String(now),
     };
-    if (receiver.hmacKey !== null) {
-      if (receiver.shape === "waha") {
-        headers["x-webhook-hmac"] = createHmac("sha512", receiver.hmacKey).update(body).digest("hex");
-        headers["x-webhook-hmac-algorithm"] = "sha512";
-      } else {
-        headers["x-wawp-signature"] = createHmac("sha256", receiver.hmacKey).update(body).digest("hex");
-      }
-    }
+    if (receiver.hmacKey !== null) Object.assign(headers, signatureHeaders(receiver.shape, receiver.hmacKey, body));
     return headers;
   }
 

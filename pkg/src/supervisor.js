@@ -141,7 +141,8 @@ export class SessionSupervisor {
   async #userCall(event, ops) {
     const entry = this.#enqueue(event);
     await entry.handled;
-    const call = ops.map((op) => entry.calls.get(op)).find(Boolean);
+    // The call this event issued, else the one in flight it joined.
+    const call = ops.map((op) => entry.calls.get(op)).find(Boolean) ?? ops.map((op) => this.#inFlight.get(op)).find(Boolean);
     if (!call) return;
     const outcome = await call;
     if (!outcome.ok) throw outcome.error;
@@ -222,6 +223,7 @@ export class SessionSupervisor {
 
   /** Runs a client call and answers the machine with its result. */
   #startCall(op, entry) {
+    if (this.#closed) return Promise.resolve({ ok: false, error: closedError() });
     if (typeof this.#client[op] !== "function") {
       const outcome = Promise.resolve({ ok: false, error: new WawpError("invalid_option", `client has no ${op}()`) });
       entry.calls.set(op, outcome);

@@ -1,9 +1,16 @@
 //! Webhook bodies after signature checks (HMAC is WebCrypto's job in JS): one event or an array,
 //! size cap before parsing, stale-event window, non-status events told apart.
-//! STUB: signatures fixed; the core engineer fills in the bodies.
+//!
+//! Shapes (`shared/reference/wawp-api.md` §3.2, §5.3): the WAHA envelope
+//! `{id, timestamp(ms), event, session, me?, payload}` for every event, and the older Wawp
+//! `{instance_id, status, qr?, ts(s)}` with no `event`, which is a `session.status`.
 
-use crate::error::Result;
-use crate::status::StatusReport;
+use crate::error::{ErrorCode, Result, WawpError};
+use crate::json::{self, ObjectWriter, Value};
+use crate::status::{StatusReport, decode_status_value};
+
+/// The event name of status changes, in both shapes.
+pub const SESSION_STATUS: &str = "session.status";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEvent {
@@ -12,18 +19,154 @@ pub struct WebhookEvent {
     pub report: Option<StatusReport>,
     pub event_id: Option<String>,
     pub at_ms: Option<f64>,
+    /// Which session / instance the event is about (routing), when the body says.
+    pub session: Option<String>,
+    pub instance_id: Option<String>,
+}
+
+impl WebhookEvent {
+    /// The JS `WebhookEvent`: `{report, event, eventId?, atMs?, session?, instanceId?}`, `report`
+    /// null for events other than `session.status`.
+    pub fn to_value(&self) -> Value {
+        ObjectWriter::new()
+            .field(
+                "report",
+                self.report
+                    .as_ref()
+                    .map_or(Value::Null, StatusReport::to_value),
+            )
+            .str("event", &self.event)
+            .opt_str("eventId", self.event_id.as_deref())
+            .opt_num("atMs", self.at_ms)
+            .opt_str("session", self.session.as_deref())
+            .opt_str("instanceId", self.instance_id.as_deref())
+            .build()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WebhookLimits {
     pub max_bytes: usize,
-    /// Events older than this (by their own timestamp) are `stale_event`.
+    /// Events older than this (by their own timestamp) are `stale_event`; events dated further
+    /// than this into the future are too (a replay window works both ways, and clocks that far
+    /// apart mean the timestamp cannot be trusted). `None` disables the check.
     pub max_age_ms: Option<f64>,
     pub now_ms: f64,
 }
 
-/// `parseWebhooks`: the body is one event or a JSON array of events.
+impl Default for WebhookLimits {
+    fn default() -> Self {
+        WebhookLimits {
+            max_bytes: json::MAX_BYTES,
+            max_age_ms: None,
+            now_ms: 0.0,
+        }
+    }
+}
+
+/// `parseWebhooks`: the body is one event or a JSON array of events. The whole body is
+/// refused when it is too large (before parsing), is not JSON, holds something that is not an
+/// event, or holds a stale event (one signature covers the whole body, so a replay is replayed
+/// as a whole).
 pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookEvent>> {
-    let _ = (body, limits);
-    Ok(Vec::new())
+    if body.len() > limits.max_bytes {
+        return Err(WawpError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "webhook body of {} bytes exceeds the {}-byte limit",
+                body.len(),
+                limits.max_bytes
+            ),
+        ));
+    }
+    let parsed = json::parse_with_limit(body, limits.max_bytes)?;
+    let items = match &parsed {
+        Value::Array(items) => items.as_slice(),
+        other => core::slice::from_ref(other),
+    };
+    let mut events = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let event = parse_event(item).map_err(|e| {
+            if items.len() > 1 {
+                WawpError::new(e.code, format!("event {index}: {}", e.message))
+            } else {
+                e
+            }
+        })?;
+        check_age(&event, limits)?;
+        events.push(event);
+    }
+    Ok(events)
+}
+
+fn parse_event(v: &Value) -> Result<WebhookEvent> {
+    if !v.is_object() {
+        return Err(WawpError::invalid_payload(
+            "a webhook event must be a JSON object",
+        ));
+    }
+    let name = match v.get("event") {
+        None | Some(Value::Null) if v.get("status").is_some() => SESSION_STATUS,
+        None | Some(Value::Null) => {
+            return Err(WawpError::invalid_payload(
+                "not a webhook event: no event name and no status",
+            ));
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
+        Some(_) => {
+            return Err(WawpError::invalid_payload(
+                "the event name must be a non-empty string",
+            ));
+        }
+    };
+    let text = |key: &str| v.str_field(key).map(str::to_string);
+    if name == SESSION_STATUS {
+        let report = decode_status_value(v)?;
+        return Ok(WebhookEvent {
+            event: SESSION_STATUS.to_string(),
+            event_id: report.event_id.clone(),
+            at_ms: report.at_ms,
+            session: report.session.clone(),
+            instance_id: report.instance_id.clone(),
+            report: Some(report),
+        });
+    }
+    Ok(WebhookEvent {
+        event: name.to_string(),
+        report: None,
+        event_id: text("id"),
+        at_ms: v.num_field("timestamp"),
+        session: text("session"),
+        instance_id: text("instance_id").or_else(|| text("instanceId")),
+    })
+}
+
+fn check_age(event: &WebhookEvent, limits: &WebhookLimits) -> Result<()> {
+    let (Some(max_age), Some(at)) = (limits.max_age_ms, event.at_ms) else {
+        return Ok(());
+    };
+    let age = limits.now_ms - at;
+    if age > max_age {
+        return Err(WawpError::new(
+            ErrorCode::StaleEvent,
+            format!(
+                "{} event is {:.0} s old (limit {:.0} s)",
+                event.event,
+                age / 1000.0,
+                max_age / 1000.0
+            ),
+        ));
+    }
+    if -age > max_age {
+        return Err(WawpError::new(
+            ErrorCode::StaleEvent,
+            format!(
+                "{} event is dated {:.0} s in the future (limit {:.0} s)",
+                event.event,
+                -age / 1000.0,
+                max_age / 1000.0
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -195,7 +195,9 @@ test("a shared RetryBudget spaces automatic restarts across supervisors", async 
   const b = await setup({ instance: { status: "WORKING" }, machine: { budget } });
   await Promise.all([a.supervisor.warmBoot(), b.supervisor.warmBoot()]);
   await Promise.all([a.id, b.id].map((id) => sim.control("POST", `/instances/${id}/fail`)));
-  await waitFor(() => a.supervisor.status === "WORKING" && b.supervisor.status === "WORKING", { timeoutMs: 8000, what: "both healed" });
+  const healed = ({ events }) => firstEvent(events, { type: "result", op: "restart", ok: true });
+  await waitFor(() => healed(a) && healed(b), { timeoutMs: 8000, what: "both restarted" });
+  await waitFor(() => a.supervisor.status === "WORKING" && b.supervisor.status === "WORKING", { what: "both WORKING" });
   const refused = [...a.events, ...b.events].filter((e) => e.type === "result" && e.op === "restart" && !e.ok);
   assert.ok(refused.length >= 1, "one of the two restarts waited for the budget");
   assert.ok(refused.every((e) => e.error === "rate_limited"));

@@ -1155,3 +1155,27 @@ fn stability_edge_cases() {
     let m = stability(&[(0.0, SessionStatus::Working)], -10.0);
     assert_eq!((m.observed_ms, m.working_ms), (0.0, 0.0));
 }
+
+#[test]
+fn a_session_stuck_in_starting_is_restarted_at_most_the_cap_times() {
+    let mut h = Host::new(MachineOptions {
+        max_auto_restarts: 2,
+        reconcile_short_ms: 1e9,
+        ..MachineOptions::default()
+    });
+    h.status(SessionStatus::Starting);
+    let mut restarts = 0;
+    let mut notes = Vec::new();
+    for _ in 0..20 {
+        let Some(at) = h.m.poll_timeout() else { break };
+        let a = h.at(at);
+        notes.extend(notified(&a));
+        if calls(&a).contains(&Op::Restart) {
+            restarts += 1;
+            h.ok(Op::Restart, Some(r#"{"status":"STARTING"}"#));
+        }
+    }
+    assert_eq!(restarts, 2);
+    assert_eq!(notes, vec!["restart_budget_exhausted"]);
+    assert_eq!(h.m.poll_timeout(), None);
+}

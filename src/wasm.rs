@@ -277,6 +277,20 @@ fn options_from_js(input: &JsValue) -> Result<Value, WawpError> {
     }
 }
 
+/// `Number#toString` (see `json::write_fraction`).
+pub(crate) fn js_number_to_string(n: f64) -> String {
+    js_sys::Number::from(n)
+        .to_string_with_radix(10)
+        .map(String::from)
+        .unwrap_or_else(|_| String::from("null"))
+}
+
+/// `Number(text)` for a validated literal (see `json::parse_number_literal`).
+pub(crate) fn js_parse_number(text: &str) -> Option<f64> {
+    let n = js_sys::Number::from(JsValue::from_str(text)).value_of();
+    (!n.is_nan()).then_some(n)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 

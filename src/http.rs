@@ -538,13 +538,8 @@ pub fn redact_secrets(text: &str) -> String {
             let start = from + found;
             let mut pos = start + key.len();
             from = pos;
-            let before_ok = start == 0
-                || bytes
-                    .get(start - 1)
-                    .is_some_and(|b| !b.is_ascii_alphanumeric());
-            if !before_ok {
-                continue;
-            }
+            // No word-boundary check before the key: `xaccess_token=…` still hides the value
+            // (over-redacting is harmless, a leak is not).
             let skip = |pos: &mut usize, set: &[u8]| {
                 while bytes.get(*pos).is_some_and(|b| set.contains(b)) {
                     *pos += 1;

@@ -314,9 +314,15 @@ fn decode_object(v: &Value) -> Result<StatusReport> {
                     ta.total_cmp(&tb)
                 })
         });
+    // `rawStatus` first among top-level fields: a StatusReport of an unknown status says
+    // `status: "UNKNOWN"` and keeps the original in `rawStatus`.
     let raw = payload
         .and_then(|p| p.str_field("status"))
-        .or_else(|| v.str_field("status"))
+        .or_else(|| {
+            v.str_field("status")
+                .and(v.str_field("rawStatus"))
+                .or_else(|| v.str_field("status"))
+        })
         .or_else(|| latest_history.and_then(|h| h.str_field("status")))
         .ok_or_else(|| WawpError::invalid_payload("no status field in the object"))?;
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# wasm-bindgen-test: the bindings in Node (tests/wasm_node.rs) and in headless Chromium
+# (tests/wasm_browser.rs) through wasm-bindgen-test-runner (runner in .cargo/config.toml).
+# The runner adds --headless/--no-sandbox itself; webdriver.json adds the quiet flags.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json"
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-60}
+cargo test --target wasm32-unknown-unknown --test wasm_node
+cargo test --target wasm32-unknown-unknown --test wasm_browser

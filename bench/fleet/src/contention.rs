@@ -54,7 +54,11 @@ fn run_once(strategy: Strategy, clients: usize, seed: u64) -> Result<(f64, u64),
         let b = match strategy {
             Strategy::NoBackoff => None,
             Strategy::Ours(jitter) => {
-                let base_ms = if jitter == Jitter::Decorrelated { 5.0 } else { 10.0 };
+                let base_ms = if jitter == Jitter::Decorrelated {
+                    5.0
+                } else {
+                    10.0
+                };
                 let opts = BackoffOptions {
                     base_ms,
                     cap_ms: 2000.0,
@@ -79,11 +83,23 @@ fn run_once(strategy: Strategy, clients: usize, seed: u64) -> Result<(f64, u64),
     while let Some((at, msg)) = queue.pop() {
         now = at;
         match msg {
-            Msg::Read { client } => queue.push(at + net_delay(&mut rng), Msg::ReadRsp { client, version }),
-            Msg::ReadRsp { client, version: seen } => {
-                queue.push(at + net_delay(&mut rng), Msg::Write { client, version: seen })
+            Msg::Read { client } => {
+                queue.push(at + net_delay(&mut rng), Msg::ReadRsp { client, version })
             }
-            Msg::Write { client, version: expected } => {
+            Msg::ReadRsp {
+                client,
+                version: seen,
+            } => queue.push(
+                at + net_delay(&mut rng),
+                Msg::Write {
+                    client,
+                    version: seen,
+                },
+            ),
+            Msg::Write {
+                client,
+                version: expected,
+            } => {
                 calls += 1;
                 let ok = expected == version;
                 if ok {
@@ -130,7 +146,10 @@ fn main() -> Result<(), String> {
             }
             let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len() as f64;
             let fmt = |xs: &[f64]| {
-                xs.iter().map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(",")
+                xs.iter()
+                    .map(|x| format!("{x:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
             };
             println!(
                 "{{\"clients\":{n},\"strategy\":\"{}\",\"runs\":{runs},\"meanTimeMs\":{:.3},\"meanCalls\":{:.3},\"timesMs\":[{}],\"calls\":[{}]}}",

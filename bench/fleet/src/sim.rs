@@ -1,3 +1,4 @@
+#![allow(dead_code)] // shared by both binaries; each uses a subset
 //! Shared pieces of the simulated-time benchmarks: a seeded RNG and an event queue ordered by
 //! time (ties by insertion order, so runs are deterministic).
 
@@ -61,7 +62,10 @@ impl<T> PartialOrd for Entry<T> {
 impl<T> Ord for Entry<T> {
     // reversed: BinaryHeap is a max-heap and we pop the earliest event
     fn cmp(&self, other: &Self) -> Ordering {
-        other.at.total_cmp(&self.at).then_with(|| other.seq.cmp(&self.seq))
+        other
+            .at
+            .total_cmp(&self.at)
+            .then_with(|| other.seq.cmp(&self.seq))
     }
 }
 
@@ -72,11 +76,18 @@ pub struct Queue<T> {
 
 impl<T> Queue<T> {
     pub fn new() -> Queue<T> {
-        Queue { heap: BinaryHeap::new(), seq: 0 }
+        Queue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
     }
     pub fn push(&mut self, at: f64, item: T) {
         self.seq += 1;
-        self.heap.push(Entry { at, seq: self.seq, item });
+        self.heap.push(Entry {
+            at,
+            seq: self.seq,
+            item,
+        });
     }
     pub fn pop(&mut self) -> Option<(f64, T)> {
         self.heap.pop().map(|e| (e.at, e.item))

@@ -115,8 +115,13 @@ function normaliseAlgorithm(value) {
 }
 
 async function hmacHex(hash, secret, bytes) {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes));
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) {
+    // Node 18 exposes WebCrypto globally only with --experimental-global-webcrypto.
+    throw new WawpError("invalid_option", "WebCrypto (crypto.subtle) is not available in this runtime");
+  }
+  const key = await subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  const mac = new Uint8Array(await subtle.sign("HMAC", key, bytes));
   let hex = "";
   for (const byte of mac) hex += byte.toString(16).padStart(2, "0");
   return hex;

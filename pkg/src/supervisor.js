@@ -116,7 +116,7 @@ export class SessionSupervisor {
     return new Promise((resolve, reject) => {
       this.#sends.set(id, { task, resolve, reject });
       const event = { type: "send", id };
-      if (opts.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
+      if (opts?.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
       const entry = this.#enqueue(event);
       entry.handled.catch((err) => {
         if (this.#sends.delete(id)) reject(err);

@@ -217,6 +217,11 @@ test("observe: non-status events ignored, garbage rejected, repeats silent", asy
   supervisor.observe({ name: "x", status: "STOPPED" });
   assert.equal(events.length, after, "a repeated status emits nothing");
   assert.equal(supervisor.status, "STOPPED");
+  // A StatusReport, and a JSON array body mixing shapes and event kinds.
+  supervisor.observe(pkg.decodeStatus("SCAN_QR_CODE"));
+  assert.equal(supervisor.status, "SCAN_QR_CODE");
+  supervisor.observe(JSON.stringify([{ event: "message", payload: {} }, { event: "session.status", session: "x", payload: { status: "FAILED" } }]));
+  assert.equal(supervisor.status, "FAILED");
 });
 
 test("send timeout and close(): pending sends reject with send_timeout / closed", async () => {

@@ -236,6 +236,28 @@ test("send timeout and close(): pending sends reject with send_timeout / closed"
   assert.equal((await errors.rejection(supervisor.warmBoot())).code, "closed");
 });
 
+test("WAHA flavour end to end: X-Api-Key, /api/sessions paths, one start for 10 sends", async () => {
+  const waha = await startSim({ speed: 60, seed: 5, token: SIM_TOKEN, flavor: "waha" });
+  try {
+    const created = await waha.instance({ instance_id: "default", paired: true, jid: JID, status: "STOPPED" });
+    const session = created.session_name ?? created.instance_id;
+    const client = new WawpClient({ accessToken: SIM_TOKEN, flavor: "waha", session, baseUrl: waha.url, retry: FAST_RETRY });
+    const supervisor = new SessionSupervisor({ client, ...MACHINE, reconcileShortMs: 100 });
+    cleanups.push(() => supervisor.close());
+    const ids = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => supervisor.sendWhenReady(() => client.sendText("201011111111@c.us", `waha ${i}`))),
+    );
+    assert.equal(ids.length, 10);
+    const log = await waha.log();
+    assert.equal(log.requests.filter((r) => r.op === "start").length, 1);
+    assert.equal(log.deliveries.length, 10);
+    const stale = new WawpClient({ accessToken: STALE_TOKEN, flavor: "waha", session, baseUrl: waha.url, retry: false });
+    assert.equal((await errors.rejection(stale.info())).code, "unauthorized");
+  } finally {
+    await waha.close();
+  }
+});
+
 test("no error produced in this file contains a token or the webhook key", () => {
   errors.assertNoSecrets([SIM_TOKEN, STALE_TOKEN, HMAC_KEY]);
 });

@@ -345,8 +345,8 @@ impl Backoff {
         &self.opts
     }
 
-    /// Everything, for persistence (the RNG state as a decimal string: a `u64` does not fit a
-    /// JS number).
+    /// Everything, for persistence (the seed and RNG state as decimal strings: a `u64` does not
+    /// fit a JS number).
     pub fn to_value(&self) -> Value {
         ObjectWriter::new()
             .field("options", self.opts.to_value())
@@ -354,14 +354,24 @@ impl Backoff {
             .num("elapsedMs", self.elapsed_ms)
             .num("prevMs", self.prev_ms)
             .bool("exhausted", self.exhausted)
+            .opt_str("seed", self.opts.seed.map(|s| s.to_string()).as_deref())
             .str("rng", &self.rng.state().to_string())
             .build()
     }
 
     pub fn from_value(v: &Value) -> Result<Backoff> {
         let bad = || WawpError::invalid_payload("malformed backoff state");
-        let opts = BackoffOptions::from_value(v.get("options").ok_or_else(bad)?)
+        let mut opts = BackoffOptions::from_value(v.get("options").ok_or_else(bad)?)
             .map_err(|e| WawpError::invalid_payload(e.message))?;
+        // The exact seed (the options' JS number is only exact up to 2^53).
+        opts.seed = match v.get("seed") {
+            None => None,
+            Some(s) => Some(
+                s.as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(bad)?,
+            ),
+        };
         let attempts = v
             .num_field("attempts")
             .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n <= f64::from(u32::MAX))

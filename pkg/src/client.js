@@ -20,6 +20,8 @@ const REDACTED = "[redacted]";
 const MAX_REMEMBERED_TOKENS = 64;
 /** Error codes of a request that never left this machine (undici puts them on `cause.code`). */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"]);
+/** Transport errors of requests that certainly never reached the server (safe to resend). */
+const certainlyNotSent = new WeakSet();
 
 /**
  * The public method name → the core's operation name. One place, so the two vocabularies
@@ -177,14 +179,14 @@ export class WawpClient {
         ...extraArgs,
       });
       for (;;) {
-        let failure;
+        let error;
         try {
           return await this.#attempt(op, spec);
         } catch (err) {
-          failure = err;
+          error = asWawpError(err, op);
         }
-        const error = asWawpError(failure.error ?? failure, op);
-        if (this.#retry === false || !mayRetry(op, error.code, failure.maybeDelivered ?? true)) throw error;
+        const maybeDelivered = !certainlyNotSent.has(error);
+        if (this.#retry === false || !mayRetry(op, error.code, maybeDelivered)) throw error;
         backoff ??= new Backoff(this.#retry);
         const delayMs = backoff.next(error.retryAfterMs);
         if (delayMs === undefined) throw error;
@@ -198,15 +200,16 @@ export class WawpClient {
   }
 
   /**
-   * One HTTP exchange. Transport failures are thrown as `{error, maybeDelivered}` so the retry
-   * decision knows whether the request may have reached the server.
+   * One HTTP exchange. A transport failure that certainly never reached the server is marked
+   * in `certainlyNotSent`, so the retry decision may resend even non-idempotent calls.
    */
   async #attempt(op, spec) {
     const url = new URL(this.#baseUrl + spec.path);
     for (const [name, value] of spec.query ?? []) url.searchParams.append(name, value);
     const headers = { Accept: "application/json" };
-    const body = spec.body === undefined || spec.body === null ? undefined
-      : typeof spec.body === "string" ? spec.body : JSON.stringify(spec.body);
+    let body;
+    if (typeof spec.body === "string") body = spec.body;
+    else if (spec.body !== undefined && spec.body !== null) body = JSON.stringify(spec.body);
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (spec.auth === "header") headers["X-Api-Key"] = this.#token;
     else url.searchParams.set("access_token", this.#token);
@@ -229,20 +232,15 @@ export class WawpClient {
       bodyText = await response.text();
     } catch (err) {
       if (controller.signal.aborted) {
-        throw {
-          error: new WawpError("timeout", `${op}: no complete response within ${this.#timeoutMs} ms`, { op }),
-          maybeDelivered: true,
-        };
+        throw new WawpError("timeout", `${op}: no complete response within ${this.#timeoutMs} ms`, { op });
       }
       const notSent = transportCodes(err).find((code) => NOT_SENT_CODES.has(code));
-      throw {
-        error: new WawpError(
-          "network",
-          notSent ? `${op}: request not sent (${notSent})` : `${op}: network error, the request may have been delivered`,
-          { op },
-        ),
-        maybeDelivered: notSent === undefined,
-      };
+      if (notSent === undefined) {
+        throw new WawpError("network", `${op}: network error, the request may have been delivered`, { op });
+      }
+      const error = new WawpError("network", `${op}: request not sent (${notSent})`, { op });
+      certainlyNotSent.add(error);
+      throw error;
     } finally {
       clearTimeout(timer);
     }

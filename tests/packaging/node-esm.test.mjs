@@ -1,0 +1,73 @@
+// The packed package in plain Node ESM: resolved through `exports` ("node" condition), ready
+// at import with no init call, real WawpError instances, and recovery from a real wasm trap.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { API_NAMES, WAHA_STATUS_BODY, packedProject } from "./packed.mjs";
+
+const project = packedProject("node");
+after(() => project.cleanup());
+
+/** Runs an ES module in the consumer project (a fresh Node process) and returns its JSON output. */
+function runModule(name, source) {
+  const file = join(project.dir, name);
+  writeFileSync(file, source);
+  return JSON.parse(execFileSync(process.execPath, [file], { cwd: project.dir, encoding: "utf8", timeout: 20_000 }));
+}
+
+test("import * from 'wawp-session' works with no init and decodes a status", () => {
+  const out = runModule(
+    "basic.mjs",
+    `import * as w from "wawp-session";
+     const report = w.decodeStatus(${JSON.stringify(WAHA_STATUS_BODY)});
+     let error;
+     try { w.decodeStatus("{not json"); } catch (e) {
+       error = { isWawpError: e instanceof w.WawpError, isError: e instanceof Error, code: e.code, name: e.name };
+     }
+     await w.init(); // a no-op in Node, kept for shared browser/server code
+     console.log(JSON.stringify({
+       names: Object.keys(w), report, error,
+       resolved: import.meta.resolve("wawp-session"),
+       wasm: import.meta.resolve("wawp-session/wasm"),
+     }));`,
+  );
+  assert.equal(out.report.status, "WORKING");
+  assert.equal(out.report.uiAction, "connected");
+  assert.equal(out.report.me.id, "201001234567@c.us");
+  assert.deepEqual(out.error, { isWawpError: true, isError: true, code: "invalid_payload", name: "WawpError" });
+  for (const name of API_NAMES) assert.ok(out.names.includes(name), `missing export ${name}`);
+  assert.deepEqual(out.names.filter((n) => n.startsWith("__")), [], "internal helpers leak");
+  assert.match(out.resolved, /\/node_modules\/wawp-session\/src\/entry-node\.js$/);
+  assert.match(out.wasm, /\/node_modules\/wawp-session\/dist\/wasm\/wawp_session_bg\.wasm$/);
+});
+
+test("a trapped instance is replaced: later calls work, old objects refuse", () => {
+  // A real trap through a public call: grow the linear memory to its 4 GiB maximum (address
+  // space only), so the allocation for a 4 MB string fails and Rust aborts (`unreachable`).
+  // The glue module is the package's own file, reached by path; initSync() hands back the
+  // live exports when the instance exists.
+  const out = runModule(
+    "trap.mjs",
+    `import * as w from "wawp-session";
+     const glue = await import(new URL("./node_modules/wawp-session/dist/wasm/wawp_session.js", import.meta.url).href);
+     const before = new w.LifecycleMachine();
+     const memory = glue.initSync().memory;
+     memory.grow(65536 - memory.buffer.byteLength / 65536);
+     let trap;
+     try { w.decodeStatus("x".repeat(4_000_000)); } catch (e) { trap = e.constructor.name; }
+     const status = w.decodeStatus("SCAN_QR_CODE").status;
+     let code; try { w.decodeStatus("{"); } catch (e) { code = e instanceof w.WawpError && e.code; }
+     let stale; try { before.status; } catch (e) { stale = e.message; }
+     const machine = new w.LifecycleMachine();
+     machine.handle({ type: "status", input: "WORKING" }, 1000);
+     console.log(JSON.stringify({ trap, status, code, stale, fresh: machine.status }));`,
+  );
+  assert.equal(out.trap, "RuntimeError");
+  assert.equal(out.status, "SCAN_QR_CODE");
+  assert.equal(out.code, "invalid_payload", "errors are WawpError instances again after the reset");
+  assert.match(out.stale, /stale object/);
+  assert.equal(out.fresh, "WORKING");
+});

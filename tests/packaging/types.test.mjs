@@ -1,0 +1,99 @@
+// The packed package's TypeScript surface: resolved through `exports` ("types" condition),
+// strict-mode consumer code type-checks, the string-literal unions reject bad values, and no
+// exported declaration uses `any`.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+import { API_NAMES, packedProject } from "./packed.mjs";
+
+const project = packedProject("types");
+after(() => project.cleanup());
+
+const CONSUMER = `
+import {
+  init, decodeStatus, uiActionFor, normalizeJid, compareIdentity, parseRetryAfter, stability,
+  Backoff, LifecycleMachine, RetryBudget, WawpError, WawpClient, SessionSupervisor,
+  verifyWebhook, parseWebhook, parseWebhooks,
+  type SessionStatus, type UiAction, type ErrorCode, type StatusReport, type Action,
+  type MachineEvent, type StabilityMetrics,
+} from "wawp-session";
+
+await init();
+const report: StatusReport = decodeStatus({ event: "session.status", payload: { status: "WORKING" } });
+const status: SessionStatus = report.status;
+const ui: UiAction = uiActionFor(status);
+const verdict: "match" | "mismatch" | "unverifiable" = compareIdentity(normalizeJid("1@c.us"), { id: "1@c.us" });
+const delay: number | undefined = new Backoff({ jitter: "equal", seed: 1 }).next(parseRetryAfter("3", Date.now()));
+const machine = new LifecycleMachine({ startingTimeoutMs: 60_000, maintenance: { weekday: 0, hourUtc: 3 } });
+const event: MachineEvent = { type: "send", id: "m1", timeoutMs: 5000 };
+machine.handle(event, Date.now());
+for (let a: Action | undefined; (a = machine.pollAction()) !== undefined; ) {
+  if (a.type === "call") { const op: "start" | "restart" | "stop" | "logout" | "info" | "me" = a.op; void op; }
+  if (a.type === "reject_send") { const code: ErrorCode = a.code; void code; }
+}
+const restored: LifecycleMachine = LifecycleMachine.fromJSON(machine.toJSON());
+const metrics: StabilityMetrics = stability([{ atMs: 0, status: "WORKING" }], 1);
+const budget = new RetryBudget(10, 1);
+const spent: boolean = budget.trySpend(1, Date.now());
+try { decodeStatus("{"); } catch (e) { if (e instanceof WawpError) { const c: ErrorCode = e.code; void c; } }
+void [ui, verdict, delay, restored, metrics, spent, WawpClient, SessionSupervisor, verifyWebhook, parseWebhook, parseWebhooks];
+
+// The unions are real: each of these must be a type error.
+// @ts-expect-error not a SessionStatus
+const badStatus: SessionStatus = "SLEEPING";
+// @ts-expect-error not a jitter kind
+new Backoff({ jitter: "sometimes" });
+// @ts-expect-error not a machine event
+machine.handle({ type: "reboot" }, 0);
+// @ts-expect-error not an ErrorCode
+const badCode: ErrorCode = "oops";
+void [badStatus, badCode];
+`;
+
+function program() {
+  const file = join(project.dir, "consumer.ts");
+  writeFileSync(file, CONSUMER);
+  return ts.createProgram([file], {
+    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext, lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
+    types: [], skipLibCheck: false,
+  });
+}
+
+test("strict consumer code type-checks against the packed types", () => {
+  const p = program();
+  const diagnostics = ts.getPreEmitDiagnostics(p).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  assert.deepEqual(diagnostics, []);
+});
+
+test("no exported declaration of the package uses `any`", () => {
+  const p = program();
+  const checker = p.getTypeChecker();
+  const consumer = p.getSourceFiles().find((f) => f.fileName.endsWith("consumer.ts"));
+  const importDecl = consumer.statements.find(ts.isImportDeclaration);
+  const moduleSymbol = checker.getSymbolAtLocation(importDecl.moduleSpecifier);
+  assert.match(moduleSymbol.valueDeclaration.getSourceFile().fileName, /wawp-session\/src\/index\.d\.ts$/);
+
+  const exported = checker.getExportsOfModule(moduleSymbol);
+  const names = exported.map((s) => s.name);
+  for (const name of API_NAMES) assert.ok(names.includes(name), `types miss ${name}`);
+
+  const offenders = [];
+  for (const symbol of exported) {
+    const target = symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+    for (const decl of target.declarations ?? []) {
+      const visit = (node) => {
+        if (node.kind === ts.SyntaxKind.AnyKeyword) {
+          const { line } = node.getSourceFile().getLineAndCharacterOfPosition(node.getStart());
+          offenders.push(`${symbol.name} (${node.getSourceFile().fileName.split("wawp-session/")[1]}:${line + 1})`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(decl);
+    }
+  }
+  assert.deepEqual(offenders, []);
+});

@@ -49,7 +49,7 @@ async function child(name) {
 }
 
 export async function run({ log }) {
-  const names = ["wawp-session", "xstate-v5", "js-switch"];
+  const names = ["wawp-session", "wawp-session drainActions", "xstate-v5", "js-switch"];
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   const actions = {};
   const errors = {};
@@ -81,7 +81,8 @@ export async function run({ log }) {
     "",
     table(["Contender", "ns/event median (min–max)", "µs/event", "actions emitted per pass", "time vs wawp-session"], rows),
     "",
-    `XState v5 / wawp-session: **${ratio(stats["xstate-v5"].median, ours)}**; js-switch / wawp-session: ${ratio(stats["js-switch"].median, ours)} ` +
+    `XState v5 / wawp-session: **${ratio(stats["xstate-v5"].median, ours)}**; js-switch / wawp-session: ${ratio(stats["js-switch"].median, ours)}; ` +
+      `XState v5 / wawp-session drainActions (the batch path: every pending action in one boundary crossing): ${ratio(stats["xstate-v5"].median, stats["wawp-session drainActions"].median)} ` +
       "(medians of this run). The action counts of xstate-v5 and js-switch must be equal (same rules); ours follows the full rule set of issue 2 (debounce, reconciliation), so its count may differ.",
   ];
   return { markdown: md.join("\n"), data: { stats, actions, errors, events: EVENTS } };

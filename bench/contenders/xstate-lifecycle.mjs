@@ -121,7 +121,7 @@ export function createXStateLifecycleMachine(opts = {}) {
 export function createXStateLifecycle(opts = {}) {
   const actions = [];
   const machine = createXStateLifecycleMachine({ ...opts, emit: (a) => actions.push(a) });
-  const actor = createActor(machine, { clock: opts.clock });
+  const actor = createActor(machine, opts.clock ? { clock: opts.clock } : {});
   actor.start();
   actions.length = 0; // the initial UNKNOWN entry is not an observation; the other contenders emit nothing here
   return {
@@ -142,5 +142,6 @@ export function createXStateLifecycle(opts = {}) {
     get queuedSends() {
       return actor.getSnapshot().context.queue.length;
     },
+    stop: () => actor.stop(),
   };
 }

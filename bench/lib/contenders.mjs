@@ -18,10 +18,30 @@ function timerDriven(machine) {
   };
 }
 
+/** The batch path: all pending actions in one boundary crossing (`drainActions()`). */
+function drainingInBatches(machine) {
+  let batch = [];
+  let next = 0;
+  return {
+    ...timerDriven(machine),
+    pollAction() {
+      if (next >= batch.length) {
+        batch = machine.drainActions();
+        next = 0;
+      }
+      return next < batch.length ? batch[next++] : undefined;
+    },
+  };
+}
+
 export const CONTENDERS = {
   "wawp-session": async () => {
     const pkg = await loadPackage("node");
     return () => timerDriven(new pkg.LifecycleMachine({}));
+  },
+  "wawp-session drainActions": async () => {
+    const pkg = await loadPackage("node");
+    return () => drainingInBatches(new pkg.LifecycleMachine({}));
   },
   "xstate-v5": async () => () => {
     const clock = new SimulatedClock();

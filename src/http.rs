@@ -466,37 +466,38 @@ fn field_count(v: &Value) -> usize {
 }
 
 /// Plain text of an HTML / XML / text body: tags (and `<script>`/`<style>` contents) removed,
-/// common entities decoded, whitespace folded.
+/// common entities decoded, whitespace folded. Linear in the body length.
 fn strip_markup(body: &str) -> String {
+    // Same byte offsets as `body`: ASCII lower-casing never changes lengths.
+    let lower = body.to_ascii_lowercase();
     let mut out = String::new();
-    let mut rest = body;
-    while let Some(lt) = rest.find('<') {
-        out.push_str(rest.get(..lt).unwrap_or(""));
+    let mut pos = 0;
+    while let Some(lt) = lower.get(pos..).and_then(|r| r.find('<')).map(|i| pos + i) {
+        out.push_str(body.get(pos..lt).unwrap_or(""));
         out.push(' ');
-        let after = rest.get(lt..).unwrap_or("");
-        let Some(gt) = after.find('>') else {
-            rest = "";
+        let Some(gt) = lower.get(lt..).and_then(|r| r.find('>')).map(|i| lt + i) else {
+            pos = body.len();
             break;
         };
-        let tag = after.get(1..gt).unwrap_or("").trim().to_ascii_lowercase();
-        rest = after.get(gt + 1..).unwrap_or("");
+        let tag = lower.get(lt + 1..gt).unwrap_or("").trim_start();
+        pos = gt + 1;
         for hidden in ["script", "style"] {
-            if tag.starts_with(hidden)
-                && tag
-                    .as_bytes()
-                    .get(hidden.len())
+            let opens = tag.strip_prefix(hidden).is_some_and(|after| {
+                after
+                    .bytes()
+                    .next()
                     .is_none_or(|b| !b.is_ascii_alphanumeric())
-            {
-                let lower = rest.to_ascii_lowercase();
+            });
+            if opens {
                 let close = format!("</{hidden}");
-                rest = match lower.find(&close) {
-                    Some(end) => rest.get(end..).unwrap_or(""),
-                    None => "",
-                };
+                pos = lower
+                    .get(pos..)
+                    .and_then(|r| r.find(&close))
+                    .map_or(body.len(), |i| pos + i);
             }
         }
     }
-    out.push_str(rest);
+    out.push_str(body.get(pos..).unwrap_or(""));
     let decoded = out
         .replace("&nbsp;", " ")
         .replace("&lt;", "<")
@@ -583,6 +584,9 @@ pub fn redact_secrets(text: &str) -> String {
             }
             if pos > value_start {
                 hide.push((value_start, pos));
+                // Keys inside a hidden value need no second look (and rescanning them would
+                // make `access_token=access_token=…` quadratic).
+                from = pos;
             }
         }
     }

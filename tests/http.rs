@@ -740,3 +740,21 @@ fn base64_round_trip_and_rejects() {
     assert_eq!(base64_decode("Z"), None);
     assert_eq!(base64_decode("Zg==Zg=="), None);
 }
+
+#[test]
+fn hostile_bodies_are_classified_quickly() {
+    // Thousands of script tags, an unclosed tag and a megabyte of keys: linear work only.
+    let bodies = [
+        "<script>x</script>".repeat(60_000),
+        format!("<{}", "a".repeat(1 << 20)),
+        "access_token=".repeat(80_000),
+    ];
+    let started = std::time::Instant::now();
+    for body in &bodies {
+        let e = err(ClientOp::Info, 500, body);
+        assert!(e.message.chars().count() < 200);
+    }
+    // Generous for a debug build on a busy machine (linear work takes ~50 ms here; the
+    // quadratic redaction this guards against took 9 s).
+    assert!(started.elapsed().as_secs() < 3, "{:?}", started.elapsed());
+}

@@ -710,6 +710,15 @@ pub fn classify_response(
             .and_then(error_code_for_body_code);
         code = body_code.unwrap_or(code);
     }
+    // Wawp's wrong-state refusal, whatever status carries it, is a conflict (the session is
+    // not in the state the call needs), not a malformed request.
+    if code == ErrorCode::BadRequest
+        && excerpt
+            .to_ascii_lowercase()
+            .contains("status is not as expected")
+    {
+        code = ErrorCode::Conflict;
+    }
     let message = if excerpt.is_empty() {
         format!("{} failed: HTTP {status}", op.as_str())
     } else {

@@ -572,6 +572,12 @@ fn start_already_started_is_success_but_not_for_other_ops() {
     );
     assert_eq!(e.code, ErrorCode::Conflict);
     let e = err(
+        ClientOp::SendText,
+        400,
+        "Session status is not as expected: STOPPED",
+    );
+    assert_eq!(e.code, ErrorCode::Conflict);
+    let e = err(
         ClientOp::Start,
         422,
         r#"{"statusCode":422,"message":"The session under FAILED status. Please try to restart it.","error":"Unprocessable Entity"}"#,

@@ -93,6 +93,15 @@ function optionNumber(value, name, fallback) {
   return n;
 }
 
+function checkedDurations(values, group) {
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${group}.${name} must be a non-negative number`);
+    }
+  }
+  return values;
+}
+
 /**
  * Starts the simulator on 127.0.0.1.
  * opts: {port=0, speed=1, seed, token="sim-token", flavor="wawp"|"waha", timings, webhooks, maxInstances=50,
@@ -105,9 +114,12 @@ export async function startSimulator(opts = {}) {
   const speed = optionNumber(opts.speed, "speed", 1);
   const seed = opts.seed ?? defaultSeed();
   const token = String(opts.token ?? "sim-token");
-  const timings = { ...DEFAULT_TIMINGS, ...(opts.timings ?? {}) };
-  for (const [name, value] of Object.entries(timings)) optionNumber(value === 0 ? 1 : value, `timings.${name}`, 1);
-  const delivery = { ...DEFAULT_DELIVERY, ...(opts.delivery ?? {}) };
+  const timings = checkedDurations({ ...DEFAULT_TIMINGS, ...(opts.timings ?? {}) }, "timings");
+  if (!Number.isInteger(timings.qrCount) || timings.qrCount < 1) throw new RangeError("timings.qrCount must be an integer >= 1");
+  const delivery = checkedDurations({ ...DEFAULT_DELIVERY, ...(opts.delivery ?? {}) }, "delivery");
+  if (!Number.isInteger(delivery.maxAttempts) || delivery.maxAttempts < 1) {
+    throw new RangeError("delivery.maxAttempts must be an integer >= 1");
+  }
   const maxInstances = optionNumber(opts.maxInstances, "maxInstances", 50);
   const initialWebhooks = (opts.webhooks ?? []).map((w) => receiverSpec(w));
 

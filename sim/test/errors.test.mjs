@@ -218,3 +218,17 @@ test("garbage on the socket gets a 400 and does not crash the server", async () 
     await sim.close();
   }
 });
+
+test("startSimulator rejects bad options instead of starting half-configured", async () => {
+  const { startSimulator } = await import("../server.mjs");
+  const bad = [
+    [{ speed: 0 }, /speed must be a positive number/],
+    [{ flavor: "soap" }, /flavor must be/],
+    [{ timings: { startingMs: -1 } }, /timings.startingMs/],
+    [{ timings: { qrCount: 0 } }, /qrCount/],
+    [{ delivery: { maxAttempts: 0 } }, /maxAttempts/],
+    [{ webhooks: [{ url: "not a url" }] }, /webhook url/],
+    [{ webhooks: [{ url: "http://127.0.0.1:1/", shape: "soap" }] }, /webhook shape/],
+  ];
+  for (const [opts, message] of bad) await assert.rejects(startSimulator({ port: 0, ...opts }), message, JSON.stringify(opts));
+});

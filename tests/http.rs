@@ -603,6 +603,16 @@ fn html_xml_text_and_empty_error_bodies() {
         e.message,
         "start failed: HTTP 400: missing_parameter instance_id is required"
     );
+    // The simulator's XML escapes quotes numerically.
+    let e = err(
+        ClientOp::Start,
+        400,
+        "<?xml version=\"1.0\"?>\n<error><code>invalid_json</code><message>Session &#39;x&#39; &#x3C;1&#62; &amp;amp; &bogus; a&b</message></error>\n",
+    );
+    assert_eq!(
+        e.message,
+        "start failed: HTTP 400: invalid_json Session 'x' <1> &amp; &bogus; a&b"
+    );
     let e = err(
         ClientOp::Stop,
         400,

@@ -34,13 +34,21 @@ export function flavor(env) {
   return env.WAWP_FLAVOR === "waha" ? "waha" : "wawp";
 }
 
-/** A client for one instance (or, without `instanceId`, for `create`). */
-export function apiClient(env, { instanceId, sessionName } = {}) {
+/** Retries of a send the client may repeat itself (only when non-delivery is certain). */
+const SEND_RETRY = { baseMs: 250, capMs: 4000, maxAttempts: 3 };
+
+/**
+ * A client for one instance (or, without `instanceId`, for `create`). With `forMachine`, it never
+ * retries: the lifecycle machine owns retries of its calls (backoff + Retry-After through the
+ * alarm), so a Durable Object never sleeps inside a request.
+ */
+export function apiClient(env, { instanceId, sessionName, forMachine = false } = {}) {
   const opts = {
     accessToken: String(env.WAWP_ACCESS_TOKEN ?? ""),
     baseUrl: env.WAWP_BASE_URL || undefined,
     flavor: flavor(env),
     timeoutMs: Number(env.API_TIMEOUT_MS) > 0 ? Number(env.API_TIMEOUT_MS) : undefined,
+    retry: forMachine ? false : SEND_RETRY,
   };
   if (instanceId) opts.instanceId = instanceId;
   const session = sessionName || env.WAHA_SESSION || (opts.flavor === "waha" ? instanceId : undefined);

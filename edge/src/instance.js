@@ -32,7 +32,7 @@ const MESSAGE_STATES = ["queued", "sending", "sent", "rejected"];
 const NOT_DELIVERED_HTTP = new Set([422, 429]);
 const MAX_SEND_ATTEMPTS = 3;
 /** How long an HTTP request waits for the calls it caused before answering with the current view. */
-const RESPONSE_WAIT_MS = 10_000;
+const RESPONSE_WAIT_MS = 5_000;
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const MAX_TEXT_CHARS = 65_536;
 
@@ -76,6 +76,7 @@ export class InstanceSupervisor {
   }
 
   #resetMemory() {
+    this.machine?.free?.(); // wasm memory is not garbage-collected
     this.machine = null;
     this.instance = emptyInstance();
     this.lastAuditedStatus = null;
@@ -246,6 +247,7 @@ export class InstanceSupervisor {
   #auditStatus(nowMs, event, source) {
     const status = this.machine.status;
     if (status === this.lastAuditedStatus) return false;
+    if (status === "UNKNOWN" && this.lastAuditedStatus === null) return false; // nothing observed yet
     const raw = event.type === "status" ? rawStatusOf(event.input) : status;
     this.sql.exec("INSERT INTO audit (at_ms, status, raw, source) VALUES (?, ?, ?, ?)", nowMs, status, raw, source);
     this.lastAuditedStatus = status;
@@ -269,15 +271,16 @@ export class InstanceSupervisor {
 
   // ---------------------------------------------------------------- I/O
 
-  #client() {
-    return apiClient(this.env, { instanceId: this.instance.instanceId, sessionName: this.instance.sessionName });
+  #client({ forMachine = false } = {}) {
+    const { instanceId, sessionName } = this.instance;
+    return apiClient(this.env, { instanceId, sessionName, forMachine });
   }
 
   async #performCall(op) {
     const generation = this.generation;
     let result;
     try {
-      const body = await invokeOp(this.#client(), op);
+      const body = await invokeOp(this.#client({ forMachine: true }), op);
       if (generation !== this.generation) return;
       result = { type: "result", op, ok: true, body: body ?? null };
       this.#learnFromBody(op, body);
@@ -390,7 +393,8 @@ export class InstanceSupervisor {
   view() {
     const known = this.machine !== null;
     const status = known ? this.machine.status : "UNKNOWN";
-    const [since] = this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const snapshot = known ? this.machine.snapshot() : {};
+    const [audited] = this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
     const pending = this.instance.inflightCalls;
     const lifecycleOp = pending.find((op) => op !== "info" && op !== "me");
     const deadline = known ? this.machine.pollTimeout() : undefined;
@@ -402,7 +406,7 @@ export class InstanceSupervisor {
       report: this.instance.report,
       status,
       uiAction: this.instance.uiAction ?? uiActionFor(status),
-      statusSinceMs: since ? since.at_ms : null,
+      statusSinceMs: snapshot.sinceMs || (audited ? audited.at_ms : null),
       identity: this.instance.identity,
       me: this.instance.me,
       queueLength: known ? this.machine.queuedSends : 0,
@@ -411,7 +415,10 @@ export class InstanceSupervisor {
         reason: row.reason,
         atMs: row.at_ms,
       })),
-      pendingOp: lifecycleOp ?? pending[0] ?? null,
+      pendingOp: snapshot.pendingOp ?? lifecycleOp ?? pending[0] ?? null,
+      restarts: snapshot.restarts ?? 0,
+      autoRestarts: snapshot.autoRestarts ?? 0,
+      paused: snapshot.paused ?? null,
       nextDeadlineMs: typeof deadline === "number" ? deadline : null,
       startingTimeoutMs: this.instance.startingTimeoutMs,
     };
@@ -563,7 +570,15 @@ export class InstanceSupervisor {
       atMs: row.at_ms,
       status: row.status,
     }));
-    return { ...stability(timeline, Date.now()), timeline };
+    // The machine's own counters next to the audit-derived metrics: a restart seen through
+    // webhooks passes through STOPPED, which the timeline alone may not count as a restart.
+    const snapshot = this.machine ? this.machine.snapshot() : {};
+    return {
+      ...stability(timeline, Date.now()),
+      machineRestarts: snapshot.restarts ?? 0,
+      machineAutoRestarts: snapshot.autoRestarts ?? 0,
+      timeline,
+    };
   }
 
   async #qr() {

@@ -69,6 +69,12 @@ impl Default for WebhookLimits {
 /// event, or holds a stale event (one signature covers the whole body, so a replay is replayed
 /// as a whole).
 pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookEvent>> {
+    if limits
+        .max_age_ms
+        .is_some_and(|age| age.is_nan() || age < 0.0)
+    {
+        return Err(WawpError::invalid_option("maxAgeMs must be a number >= 0"));
+    }
     if body.len() > limits.max_bytes {
         return Err(WawpError::new(
             ErrorCode::PayloadTooLarge,

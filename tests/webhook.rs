@@ -176,3 +176,15 @@ fn stale_and_future_events_are_refused() {
     // No window, no check.
     assert!(parse_webhooks(WAHA_ENVELOPE, &limits(at + 1e12, None)).is_ok());
 }
+
+#[test]
+fn a_negative_or_nan_window_is_an_invalid_option() {
+    for bad in [-1.0, f64::NAN] {
+        assert_eq!(
+            parse_webhooks(LEGACY, &limits(0.0, Some(bad)))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidOption
+        );
+    }
+}

@@ -226,6 +226,7 @@ export class InstanceSupervisor {
     }
     // Written after the drain, so the stored machine never holds actions already taken.
     if (persist) this.#saveMachine();
+    if (event.type === "status" && this.#acceptReport(event.input)) changed = true;
     if (this.#auditStatus(nowMs, event, source)) changed = true;
     for (const reason of notices) this.#notifyAdmin(reason, nowMs);
     if (notices.length) changed = true;
@@ -241,6 +242,23 @@ export class InstanceSupervisor {
       calls: calls.map((op) => this.#performCall(op)),
       deliveries: new Map(releases.map((id) => [id, this.#deliver(id)])),
     };
+  }
+
+  /** Keeps an observed report (QR, `me`, ids) when the machine agrees with its status: a stale or
+   *  replayed event that the machine ignored must not show up in the instance view either. */
+  #acceptReport(input) {
+    let report;
+    try {
+      report = decodeStatus(input);
+    } catch {
+      return false;
+    }
+    if (report.status !== this.machine.status) return false;
+    this.instance.report = report;
+    if (report.me && typeof report.me.id === "string") {
+      this.instance.me = { id: report.me.id, ...(report.me.pushName ? { pushName: report.me.pushName } : {}) };
+    }
+    return true;
   }
 
   /** Appends to the audit trail when the machine's status changed. */

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Start-on-send through the edge in real workerd: concurrent sends on a STOPPED instance start it
+// once and are each delivered once; a send made while STARTING survives a workerd process restart
+// (same persistence directory) and is delivered exactly once afterwards; delete wipes the disk.
+
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { startEdge } from "../dev.mjs";
+import {
+  call,
+  edgeEnv,
+  instance,
+  seedInstance,
+  simLog,
+  simRequests,
+  sleep,
+  startStack,
+  waitFor,
+  waitForStatus,
+} from "../test-harness.mjs";
+
+async function messages(edge, id) {
+  return (await call(edge.url, "GET", `/instances/${id}/messages`)).body;
+}
+
+test("30 concurrent sends on a STOPPED instance: one start, 30 deliveries, no duplicates", async (t) => {
+  const { sim, edge } = await startStack();
+  t.after(async () => {
+    await edge.close();
+    await sim.close();
+  });
+  const id = await seedInstance(sim);
+  const stopped = await call(edge.url, "POST", `/instances/${id}/stop`);
+  assert.equal(stopped.body.status, "STOPPED");
+
+  const texts = Array.from({ length: 30 }, (_, i) => `concurrent message ${i}`);
+  const answers = await Promise.all(
+    texts.map((text, i) => call(edge.url, "POST", `/instances/${id}/send`, { chatId: `1555000${1000 + i}@c.us`, text })),
+  );
+  for (const answer of answers) {
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    assert.ok(["queued", "sending", "sent"].includes(answer.body.state));
+  }
+  assert.equal(new Set(answers.map((a) => a.body.id)).size, 30);
+
+  const rows = await waitFor("every message sent", async () => {
+    const all = await messages(edge, id);
+    return all.length === 30 && all.every((m) => m.state === "sent") ? all : false;
+  });
+  assert.equal((await simRequests(sim, id, "start")).length, 1, "exactly one start");
+  assert.equal((await simRequests(sim, id, "restart")).length, 0);
+
+  await sleep(300); // anything late would show up now
+  const deliveries = (await simLog(sim)).deliveries.filter((d) => d.instanceId === id);
+  assert.equal(deliveries.length, 30, "30 deliveries");
+  assert.deepEqual(deliveries.map((d) => d.text).sort(), [...texts].sort(), "each text exactly once");
+  const delivered = new Map(deliveries.map((d) => [d.text, d.messageId]));
+  for (const row of rows) assert.equal(row.messageId, delivered.get(row.text), "stored message id = API's");
+  assert.equal((await instance(edge, id)).queueLength, 0);
+
+  // A retried POST with the same id is answered from storage, not sent again.
+  const first = await call(edge.url, "POST", `/instances/${id}/send`, { id: "client-key-1", chatId: "1@c.us", text: "once" });
+  const again = await call(edge.url, "POST", `/instances/${id}/send`, { id: "client-key-1", chatId: "1@c.us", text: "once" });
+  assert.equal(first.body.state, "sent");
+  assert.deepEqual(again.body, first.body);
+  const onceDeliveries = (await simLog(sim)).deliveries.filter((d) => d.text === "once");
+  assert.equal(onceDeliveries.length, 1);
+});
+
+test("a send made while STARTING survives a workerd restart and is delivered exactly once", async (t) => {
+  const persistDir = await mkdtemp(join(tmpdir(), "wawp-edge-"));
+  const { sim, edge } = await startStack({ persistDir });
+  let current = edge;
+  t.after(async () => {
+    await current.close();
+    await sim.close();
+    await rm(persistDir, { recursive: true, force: true });
+  });
+  const id = await seedInstance(sim);
+  await call(sim.url, "POST", "/__sim/faults", { hangStarting: true });
+
+  const text = "survives the restart";
+  const sent = await call(edge.url, "POST", `/instances/${id}/send`, { chatId: "15550007777@c.us", text });
+  assert.equal(sent.status, 202);
+  assert.equal(sent.body.state, "queued");
+  const starting = await waitForStatus(edge, id, "STARTING");
+  assert.equal(starting.queueLength, 1);
+  assert.equal((await simRequests(sim, id, "start")).length, 1);
+
+  // The workerd process goes away while the session hangs in STARTING with the message queued.
+  const { port } = edge;
+  await edge.close();
+  await call(sim.url, "POST", "/__sim/faults", { hangStarting: false });
+  current = await startEdge({ port, persistDir, env: edgeEnv(sim) });
+
+  // Nothing calls the edge now: the persisted alarm alone wakes the Durable Object, which restores
+  // the machine (queue, deadlines) from storage, restarts the hung start and delivers.
+  await waitFor("a delivery, with the edge left alone", async () =>
+    (await simLog(sim)).deliveries.some((d) => d.text === text),
+  );
+  const restored = await instance(current, id);
+  assert.equal(restored.known, true, "state restored from disk");
+  const [row] = await waitFor("the message delivered after the restart", async () => {
+    const all = await messages(current, id);
+    return all.length === 1 && all[0].state === "sent" ? all : false;
+  });
+  assert.equal(row.text, text);
+  await sleep(500);
+  const deliveries = (await simLog(sim)).deliveries.filter((d) => d.text === text);
+  assert.equal(deliveries.length, 1, "delivered exactly once");
+  assert.equal(deliveries[0].messageId, row.messageId);
+  assert.ok((await simRequests(sim, id, "restart")).length >= 1, "the watchdog restarted the hung start");
+
+  // Delete destroys the stored state on disk too: after another process restart nothing is left.
+  assert.equal((await call(current.url, "DELETE", `/instances/${id}`)).status, 200);
+  await current.close();
+  current = await startEdge({ port, persistDir, env: edgeEnv(sim) });
+  const gone = await instance(current, id);
+  assert.equal(gone.known, false);
+  assert.deepEqual(await messages(current, id), []);
+  assert.deepEqual((await call(current.url, "GET", `/instances/${id}/stability`)).body.timeline, []);
+});

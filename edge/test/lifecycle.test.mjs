@@ -246,6 +246,27 @@ test("lazy provisioning: create stores instance_id and server_name; the simulato
   assert.equal((await instance(edge, other)).status, "WORKING");
 });
 
+test("identity check: the wrong phone scanned → mismatch verdict, admin told, sends refused", async () => {
+  const created = await call(edge.url, "POST", "/instances/create", { expectedJid: "15550005555@c.us" });
+  const mismatchId = created.body.instanceId;
+  await call(edge.url, "POST", `/instances/${mismatchId}/start`);
+  await waitForStatus(edge, mismatchId, "SCAN_QR_CODE");
+  await call(sim.url, "POST", `/__sim/instances/${mismatchId}/scan`, { jid: "15550006666@c.us" });
+  const view = await waitFor("the identity verdict", async () => {
+    const v = await instance(edge, mismatchId);
+    return v.identity?.verdict === "mismatch" ? v : false;
+  });
+  assert.equal(view.status, "WORKING");
+  assert.ok(view.notifications.some((n) => n.reason === "identity_mismatch"));
+  const refused = await call(edge.url, "POST", `/instances/${mismatchId}/send`, { chatId: "1@c.us", text: "to whom?" });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, "identity_mismatch");
+  const told = await waitFor("the admin webhook", () =>
+    admin.received.find((n) => n?.instanceId === mismatchId && n.reason === "identity_mismatch"),
+  );
+  assert.equal(told.status, "WORKING");
+});
+
 test("no response or admin notification ever carried the access token or the webhook secret", () => {
   const everything = [...seenBodies, ...admin.received.map((n) => JSON.stringify(n))].join("\n");
   assert.ok(seenBodies.length > 30);

@@ -483,12 +483,21 @@ async function refreshInstance() {
 
 // ---------- messages ----------
 
+/** Message states only move forward; a slow list read must not undo a newer stream event. */
+const MESSAGE_STATE_RANK = { queued: 0, starting: 0, sending: 1, sent: 2, rejected: 2 };
+const isNewer = (next, current) => (MESSAGE_STATE_RANK[next] ?? 0) >= (MESSAGE_STATE_RANK[current] ?? 0);
+
 async function refreshMessages() {
   if (!state.instanceId) return;
   try {
     const list = await api("GET", instancePath("/messages"));
     if (!Array.isArray(list)) return;
-    state.messages = new Map(list.map((m) => [m.id, m]));
+    const merged = new Map();
+    for (const message of list) {
+      const known = state.messages.get(message.id);
+      merged.set(message.id, known && !isNewer(message.state, known.state) ? { ...message, ...known } : message);
+    }
+    state.messages = merged;
     renderMessages();
   } catch {
     // the next event or poll tries again
@@ -498,6 +507,7 @@ async function refreshMessages() {
 function applyMessageUpdate(update) {
   const known = state.messages.get(update.id);
   if (known) {
+    if (!isNewer(update.state, known.state)) return;
     Object.assign(known, { state: update.state, code: update.code ?? known.code });
     if (update.messageId) known.messageId = update.messageId;
     if (update.state === "sent" || update.state === "rejected") known.doneMs ??= Date.now();
@@ -548,7 +558,8 @@ async function refreshStability() {
 function renderStability(stats) {
   const percent = typeof stats.uptimeRatio === "number" ? `${(stats.uptimeRatio * 100).toFixed(1)}%` : "—";
   $("m-uptime").textContent = percent;
-  $("m-restarts").textContent = String(stats.restarts ?? 0);
+  // The supervisor's own count of restart calls (watchdog, recovery, Retry) when the edge reports it.
+  $("m-restarts").textContent = String(stats.machineRestarts ?? stats.restarts ?? 0);
   $("m-failures").textContent = String(stats.failures ?? 0);
   $("m-mttr").textContent = stats.meanTimeToRecoverMs == null ? "—" : formatDuration(sessionMs(stats.meanTimeToRecoverMs));
   $("m-starting").textContent = formatDuration(sessionMs(stats.startingMs ?? 0));
@@ -602,33 +613,50 @@ function renderChart(timeline) {
   );
 }
 
+/** A restart is stop + start: a STOPPED this short between two running states was not a user's
+ *  Power off. Model time, so the rule is the same at every simulator speed. */
+const RESTART_STOP_MAX_MS = 3000;
+
+/**
+ * Labels the STARTING rows that began with a restart: "watchdog" when the previous start hung,
+ * "recovery" when a FAILED session was restarted.
+ */
+function classifyRestarts(rows) {
+  rows.forEach((row, i) => {
+    const stop = rows[i - 1];
+    const before = rows[i - 2];
+    if (row.status !== "STARTING" || stop?.status !== "STOPPED" || !before) return;
+    if (sessionMs(row.atMs - stop.atMs) > RESTART_STOP_MAX_MS) return;
+    if (before.status === "STARTING") row.restart = "watchdog";
+    else if (before.status === "FAILED") row.restart = "recovery";
+    else if (before.status === "SCAN_QR_CODE" || before.status === "WORKING") row.restart = "restart";
+  });
+}
+
 function renderTimeline(timeline) {
   const now = Date.now();
   const rows = timeline.map((entry, i) => ({ ...entry, until: i + 1 < timeline.length ? timeline[i + 1].atMs : null }));
-  // Two STARTING periods without a connection in between mean the session was restarted.
-  let startingSeen = 0;
-  for (const row of rows) {
-    if (row.status === "STARTING") {
-      row.restart = startingSeen > 0;
-      startingSeen += 1;
-    } else if (row.status === "WORKING" || row.status === "STOPPED") {
-      startingSeen = 0;
-    }
-  }
+  classifyRestarts(rows);
+  const tagText = { watchdog: "watchdog restart", recovery: "auto recovery", restart: "restart" };
   $("timeline").replaceChildren(
     ...rows.slice(-12).reverse().map((row) =>
-      el("li", { class: "timeline-row", "data-status": row.status },
+      el("li", { class: "timeline-row", "data-status": row.status, "data-restart": row.restart },
         el("time", { datetime: new Date(row.atMs).toISOString(), text: formatClock(row.atMs) }),
         el("span", { class: "badge badge-small", "data-status": row.status, text: STATUS_LABELS[row.status] ?? row.status }),
         el("span", { class: "muted small", text: row.until ? `for ${formatDuration(sessionMs(row.until - row.atMs))}` : `now · ${formatDuration(sessionMs(now - row.atMs))}` }),
-        row.restart ? el("span", { class: "tag", text: "restarted" }) : "")),
+        row.restart ? el("span", { class: "tag", text: tagText[row.restart] }) : "")),
   );
-  const restartsWhileStarting = rows.filter((r) => r.restart).length;
-  const restartsNote = $("watchdog-restarts");
-  const inStartingRun = state.instance?.status === "STARTING" && rows.at(-1)?.restart;
-  restartsNote.hidden = !inStartingRun;
-  restartsNote.textContent = inStartingRun
-    ? `The watchdog restarted a stuck start (${restartsWhileStarting} restart${restartsWhileStarting === 1 ? "" : "s"} so far).`
+  // While the session is (still) starting, say how often the watchdog already had to step in.
+  let watchdogRestarts = 0;
+  for (let i = rows.length - 1; i >= 0 && ["STARTING", "STOPPED"].includes(rows[i].status); i -= 1) {
+    if (rows[i].restart === "watchdog") watchdogRestarts += 1;
+  }
+  const note = $("watchdog-restarts");
+  const show = state.instance?.status === "STARTING" && watchdogRestarts > 0;
+  note.hidden = !show;
+  note.textContent = show
+    ? `The watchdog restarted a start that hung for over ${formatDuration(sessionMs(state.instance.startingTimeoutMs ?? 0))} ` +
+      `(${watchdogRestarts} restart${watchdogRestarts === 1 ? "" : "s"} so far).`
     : "";
 }
 
@@ -639,9 +667,12 @@ async function act(path, button) {
 }
 
 async function provision(button) {
+  const digits = /** @type {HTMLInputElement} */ ($("expected-phone")).value.replace(/\D/g, "");
   await withBusy(button, async () => {
-    const created = await api("POST", "/api/instances/create");
+    // The expected account turns on the identity check (`/me` after every connect).
+    const created = await api("POST", "/api/instances/create", digits ? { expectedJid: `${digits}@c.us` } : {});
     rememberInstanceId(created.instanceId);
+    if (digits) /** @type {HTMLInputElement} */ ($("sim-jid")).value = `${digits}@c.us`;
     announce("Instance created. Starting the session…");
     await openInstance();
   });
@@ -687,10 +718,12 @@ async function sendMessage(event) {
   button.disabled = true;
   try {
     const accepted = await api("POST", instancePath("/send"), { chatId, text });
-    state.messages.set(accepted.id, {
-      id: accepted.id, chatId, text, state: accepted.state, messageId: accepted.messageId, createdMs: Date.now(),
-      ...(state.messages.get(accepted.id) ?? {}),
-    });
+    const known = state.messages.get(accepted.id);
+    if (!known || isNewer(accepted.state, known.state)) {
+      state.messages.set(accepted.id, {
+        createdMs: Date.now(), ...known, id: accepted.id, chatId, text, state: accepted.state, messageId: accepted.messageId,
+      });
+    }
     renderMessages();
     textInput.value = "";
     refreshMessages();
@@ -751,7 +784,10 @@ function wireSimulator() {
 // ---------- start ----------
 
 function wire() {
-  $("connect").addEventListener("click", (e) => provision(e.currentTarget));
+  $("provision-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    provision($("connect"));
+  });
   $("power-on").addEventListener("click", (e) => act("/start", e.currentTarget));
   $("retry").addEventListener("click", (e) => act("/retry", e.currentTarget));
   $("relink").addEventListener("click", (e) => act("/logout", e.currentTarget));

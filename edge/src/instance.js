@@ -79,6 +79,7 @@ export class InstanceSupervisor {
     this.machine?.free?.(); // wasm memory is not garbage-collected
     this.machine = null;
     this.instance = emptyInstance();
+    this.savedInstance = null;
     this.lastAuditedStatus = null;
     this.alarmAt = null;
     this.schemaReady = false;
@@ -106,8 +107,12 @@ export class InstanceSupervisor {
     this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value);
   }
 
+  /** Writes the instance record only when it changed: storage writes are billed. */
   #saveInstance() {
-    this.#writeMeta("instance", JSON.stringify(this.instance));
+    const text = JSON.stringify(this.instance);
+    if (text === this.savedInstance) return;
+    this.#writeMeta("instance", text);
+    this.savedInstance = text;
   }
 
   #saveMachine() {
@@ -121,6 +126,7 @@ export class InstanceSupervisor {
     const machineJson = this.#readMeta("machine");
     if (!instanceJson || !machineJson) return;
     this.instance = { ...emptyInstance(), ...JSON.parse(instanceJson) };
+    this.savedInstance = instanceJson;
     this.machine = LifecycleMachine.fromJSON(machineJson);
     const [last] = this.#rows("SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
     this.lastAuditedStatus = last ? last.status : null;

@@ -8,9 +8,9 @@ import { performance } from "node:perf_hooks";
 import { summarize, fmtStat, ratio, table } from "./lib/stats.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
-const EVENTS = 20_000;
-const WARMUP_PASSES = 3;
-const PASSES = 5;
+const EVENTS = 10_000;
+const WARMUP_PASSES = 2;
+const PASSES = 4;
 const ROUNDS = 3;
 
 function drain(machine, now) {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import os from "node:os";
 import { execFileSync } from "node:child_process";
 import { ROOT } from "./lib/package.mjs";
+import { table } from "./lib/stats.mjs";
 
 const SECTIONS = [
   ["weight", "1. Weight", () => import("./weight.mjs")],
@@ -45,6 +46,30 @@ for (const [id, title, load] of selected) {
   parts.push(`## ${title}\n\n${body}\n\n_Section time: ${secs} s._\n`);
 }
 
+/** The issue's targets, checked against this run's figures (no figure is typed in here). */
+function targets() {
+  const lines = [];
+  const w = results.weight;
+  if (w?.xstateStack && w?.wasm) {
+    for (const [entry, js] of Object.entries(w.entries ?? {})) {
+      const total = js.gzip + w.wasm.gzip;
+      lines.push([`wasm + glue of ${entry} lighter than XState v5 + p-retry (gzip)`, `${total.toLocaleString("en-US")} B vs ${w.xstateStack.gzip.toLocaleString("en-US")} B (stack) / ${w.xstateLibs.gzip.toLocaleString("en-US")} B (libraries alone)`,
+        total < w.xstateLibs.gzip ? "met" : "**not met**"]);
+    }
+  }
+  const pe = results["per-event"]?.stats;
+  if (pe?.["wawp-session"]) {
+    for (const name of ["wawp-session", "wawp-session drainActions"]) {
+      const ns = pe[name]?.median;
+      if (Number.isFinite(ns)) lines.push([`${name}: decode + step ≤ 1.6 µs per event (Node 20)`, `${(ns / 1000).toFixed(2)} µs (XState v5 ${(pe["xstate-v5"].median / 1000).toFixed(2)} µs, js-switch ${(pe["js-switch"].median / 1000).toFixed(2)} µs)`, ns <= 1600 ? "met" : "**not met**"]);
+    }
+  }
+  const edge = results.edge;
+  if (edge?.runs) lines.push(["edge throughput with zero errors", `${edge.errors} errors over ${edge.runs.length} runs`, edge.errors === 0 ? "met" : "**not met**"]);
+  if (lines.length === 0) return "";
+  return `## Summary against the targets of issue 7\n\n${table(["Target", "This run", "Verdict"], lines)}\n`;
+}
+
 const git = (args) => {
   try {
     return execFileSync("git", args, { cwd: ROOT, encoding: "utf8" }).trim();
@@ -71,7 +96,7 @@ const header = [
   "Figures are `median (min–max)` over the stated repetitions; ratios are between medians of the same run.",
   "",
 ].join("\n");
-const report = `${header}\n${parts.join("\n")}`;
+const report = `${header}\n${targets()}\n${parts.join("\n")}`;
 if (wanted.length) {
   process.stdout.write(report);
 } else {

@@ -270,11 +270,43 @@ fn value_to_js(value: &Value) -> JsValue {
 
 /// An options object: `undefined` / `null` mean "all defaults", anything else must be an object.
 fn options_from_js(input: &JsValue) -> Result<Value, WawpError> {
+    reject_non_finite(input, "options", 0)?;
     match value_from_js(input)? {
         Value::Null => Ok(Value::Object(Vec::new())),
         v @ Value::Object(_) => Ok(v),
         _ => Err(WawpError::invalid_option("options must be an object")),
     }
+}
+
+/// `JSON.stringify` writes `NaN` and `±Infinity` as `null`, which options read as "the default":
+/// a hostile `{baseMs: NaN}` would pass silently. Options are small, so walk them (bounded depth).
+fn reject_non_finite(input: &JsValue, path: &str, depth: usize) -> Result<(), WawpError> {
+    if let Some(n) = input.as_f64() {
+        return if n.is_finite() {
+            Ok(())
+        } else {
+            Err(WawpError::invalid_option(format!(
+                "{path} must be a finite number"
+            )))
+        };
+    }
+    if depth >= 4 || !input.is_object() || input.is_function() {
+        return Ok(());
+    }
+    // `Reflect` reports a throwing getter or proxy trap as an `Err` instead of unwinding through
+    // the wasm; `JSON.stringify` meets the same value next and reports it.
+    let Ok(keys) = Reflect::own_keys(input) else {
+        return Ok(());
+    };
+    for key in keys.iter() {
+        let Some(name) = key.as_string() else {
+            continue;
+        };
+        if let Ok(value) = Reflect::get(input, &key) {
+            reject_non_finite(&value, &name, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// `Number#toString` (see `json::write_fraction`).

@@ -35,7 +35,8 @@ fn parse_delay_seconds(value: &str) -> Option<f64> {
     if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
         return None;
     }
-    value.parse::<f64>().ok().filter(|s| s.is_finite())
+    // The JSON number reader: in wasm it is JS `Number()`, so no Rust float parser is linked.
+    crate::json::parse_number_literal(value).filter(|s| s.is_finite())
 }
 
 const MONTHS: [&str; 12] = [

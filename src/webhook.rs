@@ -147,6 +147,12 @@ fn parse_event(v: &Value) -> Result<WebhookEvent> {
     })
 }
 
+/// Milliseconds as whole seconds for messages (integer formatting: f64 `Display` would link
+/// Rust's float printer into the wasm, ~10 KB gzip).
+fn whole_seconds(ms: f64) -> i64 {
+    (ms / 1000.0).round() as i64
+}
+
 fn check_age(event: &WebhookEvent, limits: &WebhookLimits) -> Result<()> {
     let (Some(max_age), Some(at)) = (limits.max_age_ms, event.at_ms) else {
         return Ok(());
@@ -156,10 +162,10 @@ fn check_age(event: &WebhookEvent, limits: &WebhookLimits) -> Result<()> {
         return Err(WawpError::new(
             ErrorCode::StaleEvent,
             format!(
-                "{} event is {:.0} s old (limit {:.0} s)",
+                "{} event is {} s old (limit {} s)",
                 event.event,
-                age / 1000.0,
-                max_age / 1000.0
+                whole_seconds(age),
+                whole_seconds(max_age)
             ),
         ));
     }
@@ -167,10 +173,10 @@ fn check_age(event: &WebhookEvent, limits: &WebhookLimits) -> Result<()> {
         return Err(WawpError::new(
             ErrorCode::StaleEvent,
             format!(
-                "{} event is dated {:.0} s in the future (limit {:.0} s)",
+                "{} event is dated {} s in the future (limit {} s)",
                 event.event,
-                -age / 1000.0,
-                max_age / 1000.0
+                whole_seconds(-age),
+                whole_seconds(max_age)
             ),
         ));
     }

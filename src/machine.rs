@@ -787,6 +787,17 @@ impl LifecycleMachine {
         self.pending_op
     }
 
+    /// Every call issued and not answered yet. A host that restores a snapshot in a new
+    /// process (the old requests died with the old one) answers each of these with a
+    /// `network` error result before anything else, so single flight does not wait forever.
+    pub fn in_flight_ops(&self) -> Vec<Op> {
+        let reads = [(self.info_in_flight, Op::Info), (self.me_in_flight, Op::Me)];
+        self.pending_op
+            .into_iter()
+            .chain(reads.into_iter().filter(|(on, _)| *on).map(|(_, op)| op))
+            .collect()
+    }
+
     /// Consecutive automatic restarts since the last WORKING / user action / warm boot.
     pub fn auto_restarts(&self) -> u32 {
         self.auto_restarts
@@ -893,12 +904,14 @@ impl LifecycleMachine {
             (Some(a), Some(b)) => a.max(b),
             (a, b) => a.or(b)?,
         };
-        let short = self.expect_change
-            || !self.queue.is_empty()
-            || matches!(
-                self.status,
-                SessionStatus::Starting | SessionStatus::ScanQrCode | SessionStatus::Unknown
-            );
+        // After giving up (restart cap) there is nothing to hurry for until someone acts.
+        let short = self.paused.is_none()
+            && (self.expect_change
+                || !self.queue.is_empty()
+                || matches!(
+                    self.status,
+                    SessionStatus::Starting | SessionStatus::ScanQrCode | SessionStatus::Unknown
+                ));
         Some(
             base + if short {
                 self.opts.reconcile_short_ms
@@ -1132,17 +1145,18 @@ impl LifecycleMachine {
         if self.paused == Some(Pause::Unauthorized) {
             self.paused = None;
         }
-        self.expect_change = true;
         if result.op == Op::Logout {
             self.clear_identity();
         }
-        if result.ok
-            && let Some(report) = result
-                .body
-                .as_ref()
-                .and_then(|b| decode_status_value(b).ok())
+        match result
+            .body
+            .as_ref()
+            .filter(|_| result.ok)
+            .and_then(|b| decode_status_value(b).ok())
         {
-            self.observe(report.status, now);
+            Some(report) => self.observe(report.status, now),
+            // No status in the answer: look at the real one soon.
+            None => self.expect_change = true,
         }
         if let Some(next) = self.deferred_op.take() {
             self.demand(next, now);
@@ -1335,13 +1349,13 @@ impl LifecycleMachine {
     /// A status seen now (webhook, `info` or a lifecycle response body).
     fn observe(&mut self, new: SessionStatus, now: f64) {
         self.last_observed_ms = Some(now);
+        self.expect_change = false;
         if new == self.status {
             return; // a repeat: no UI, no persist, the watchdog clock keeps running
         }
         let old = self.status;
         self.status = new;
         self.since_ms = now;
-        self.expect_change = false;
         self.dirty = true;
         if old == SessionStatus::Starting {
             self.starting_since_ms = None;
@@ -1384,6 +1398,7 @@ impl LifecycleMachine {
     fn emit_ui(&mut self) {
         if self.ui_status != Some(self.status) {
             self.ui_status = Some(self.status);
+            self.dirty = true;
             self.actions.push_back(Action::Ui {
                 ui_action: self.status.ui_action(),
                 status: self.status,
@@ -1529,6 +1544,15 @@ impl LifecycleMachine {
             .str("uiAction", self.status.ui_action().as_str())
             .num("sinceMs", self.since_ms)
             .field("pendingOp", op_value(self.pending_op))
+            .field(
+                "inFlight",
+                Value::Array(
+                    self.in_flight_ops()
+                        .into_iter()
+                        .map(|op| op_value(Some(op)))
+                        .collect(),
+                ),
+            )
             .field(
                 "queue",
                 Value::Array(

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
 import { ENTRIES, ROOT } from "./lib/package.mjs";
-import { summarize, fmtStat, ratio, table } from "./lib/stats.mjs";
+import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
 import { webhookStream } from "./lib/workload.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -57,7 +57,7 @@ function nodeSamples(log) {
       const t0 = performance.now();
       const r = spawnSync(process.execPath, [SELF, "node-child", kind], { encoding: "utf8", timeout: 30_000 });
       const wallMs = performance.now() - t0;
-      if (r.status !== 0) throw new Error(`node cold start ${kind}: ${r.stderr.trim().split("\n").slice(-2).join(" ")}`);
+      if (r.status !== 0) throw new Error(`node cold start ${kind}: ${r.error?.message ?? errorLine(r.stderr)}`);
       samples[kind].push({ ...JSON.parse(r.stdout), wallMs });
     }
   }

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { summarize, fmtStat, ratio, table } from "./lib/stats.mjs";
+import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const EVENTS = 10_000;
@@ -58,7 +58,7 @@ export async function run({ log }) {
       if (errors[name]) continue;
       const r = spawnSync(process.execPath, [SELF, "child", name], { encoding: "utf8", timeout: 120_000 });
       if (r.status !== 0) {
-        errors[name] = (r.stderr || r.error?.message || "failed").trim().split("\n").slice(-3).join(" ");
+        errors[name] = r.error?.message ?? errorLine(r.stderr);
         log(`per-event ${name}: ${errors[name]}`);
         continue;
       }

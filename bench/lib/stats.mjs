@@ -47,3 +47,9 @@ export function rng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** The telling line of a child process's stderr (the error, not Node's version footer). */
+export function errorLine(stderr) {
+  const lines = String(stderr ?? "").split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\b\w*Error\b|error:/i.test(l)) ?? lines.at(-1) ?? "failed";
+}

@@ -19,3 +19,10 @@ if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
     "$OUT/wawp_session_bg.wasm" -o "$OUT/wawp_session_bg.wasm"
 fi
 node scripts/sizes.mjs "$OUT"
+# Issue 4's hard budget for the package's wasm: 60 KB gzip (reported, the packaging tests enforce it).
+node --input-type=module -e '
+  import { sizes } from "./scripts/sizes.mjs";
+  const { gzip } = sizes(process.argv[1]);
+  const budget = 60 * 1024;
+  console.log(`[build] wasm gzip ${gzip} B = ${(100 * gzip / budget).toFixed(0)}% of the ${budget} B budget${gzip > budget ? " (OVER)" : ""}`);
+' "$OUT/wawp_session_bg.wasm"

@@ -97,7 +97,8 @@ pub fn normalize_jid(jid: &str) -> String {
     };
     // `+20101…@c.us` is a typing slip for `20101…@c.us`.
     let user = if server == USER_SERVER {
-        user.trim_start_matches('+')
+        // "+ 20 10…": the plus and the blanks around it go together (normalising twice changes nothing).
+        user.trim_start_matches(|c: char| c == '+' || c.is_whitespace())
     } else {
         user
     };

@@ -14,13 +14,13 @@ use wasm_bindgen::prelude::*;
 use crate::backoff::{Backoff, BackoffOptions};
 use crate::budget::RetryBudget;
 use crate::error::{ErrorCode, WawpError};
-use crate::http::{self, AuthPlacement, ClientOp, Flavor, RequestArgs};
+use crate::http::{self, ClientOp, Flavor, RequestArgs};
 use crate::identity;
-use crate::json::{self, ObjectWriter, Value};
+use crate::json::{self, Value};
 use crate::machine::{self, Event, MachineOptions};
 use crate::metrics;
 use crate::retry_after;
-use crate::status::{self, SessionStatus, StatusReport};
+use crate::status::{self, SessionStatus};
 use crate::webhook::{self, WebhookEvent, WebhookLimits};
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -156,11 +156,17 @@ export interface RequestArgs {
 /** A request without credentials: the JS client adds `access_token` (query) or `X-Api-Key` (header). */
 export interface RequestSpec {
   method: "GET" | "POST" | "PUT" | "DELETE";
+  /** Percent-encoded. */
   path: string;
+  /** Raw pairs; the client appends credentials and encodes. */
   query: Array<[string, string]>;
+  /** `path` plus the encoded query, without credentials. */
+  pathAndQuery: string;
   /** JSON text. */
   body?: string;
   auth: "query" | "header";
+  /** Lower-case names: `accept`, and `content-type` when there is a body. */
+  headers: Record<string, string>;
 }
 
 export interface WebhookLimits { maxBytes?: number; maxAgeMs?: number; nowMs: number }
@@ -172,6 +178,9 @@ export interface WebhookEvent {
   report: StatusReport | null;
   eventId?: string;
   atMs?: number;
+  /** Which session / instance the event is about, when the body says (for routing). */
+  session?: string;
+  instanceId?: string;
 }
 "#;
 
@@ -425,23 +434,40 @@ pub struct JsRetryBudget {
 
 #[wasm_bindgen(js_class = RetryBudget)]
 impl JsRetryBudget {
+    /// A full bucket of `capacity` tokens refilled at `refillPerSec`; each recorded success
+    /// deposits `successDeposit` (default 0).
     #[wasm_bindgen(constructor)]
-    pub fn new(capacity: f64, refill_per_sec: f64) -> JsResult<JsRetryBudget> {
-        let valid = |n: f64| n.is_finite() && n >= 0.0;
-        if !valid(capacity) || !valid(refill_per_sec) {
-            return Err(invalid_option(
-                "capacity and refillPerSec must be finite numbers >= 0",
-            ));
-        }
-        Ok(JsRetryBudget {
-            inner: RetryBudget::new(capacity, refill_per_sec),
-        })
+    pub fn new(
+        capacity: f64,
+        refill_per_sec: f64,
+        success_deposit: Option<f64>,
+    ) -> JsResult<JsRetryBudget> {
+        let inner =
+            RetryBudget::with_options(capacity, refill_per_sec, success_deposit.unwrap_or(0.0))
+                .map_err(js_error)?;
+        Ok(JsRetryBudget { inner })
     }
 
     /// Takes `cost` tokens if the bucket holds them at `nowMs`.
     #[wasm_bindgen(js_name = trySpend)]
     pub fn try_spend(&mut self, cost: f64, now_ms: f64) -> bool {
         self.inner.try_spend(cost, now_ms)
+    }
+
+    #[wasm_bindgen(js_name = recordSuccess)]
+    pub fn record_success(&mut self, now_ms: f64) {
+        self.inner.record_success(now_ms);
+    }
+
+    /// Tokens available at `nowMs`.
+    pub fn available(&self, now_ms: f64) -> f64 {
+        self.inner.available(now_ms)
+    }
+
+    /// How long until `cost` tokens are available; `undefined` if never (cost above capacity).
+    #[wasm_bindgen(js_name = waitMs)]
+    pub fn wait_ms(&self, cost: f64, now_ms: f64) -> Option<f64> {
+        self.inner.wait_ms(cost, now_ms)
     }
 
     #[wasm_bindgen(getter)]
@@ -572,36 +598,12 @@ pub fn stability(
 // Low-level helpers of the JS drivers (not part of the public contract)
 
 fn parse_flavor(flavor: &str) -> Result<Flavor, WawpError> {
-    match flavor {
-        "wawp" => Ok(Flavor::Wawp),
-        "waha" => Ok(Flavor::Waha),
-        _ => Err(WawpError::invalid_option(
-            "flavor must be \"wawp\" or \"waha\"",
-        )),
-    }
+    Flavor::parse(flavor)
+        .ok_or_else(|| WawpError::invalid_option("flavor must be \"wawp\" or \"waha\""))
 }
 
-const CLIENT_OPS: [(&str, ClientOp); 12] = [
-    ("create", ClientOp::Create),
-    ("start", ClientOp::Start),
-    ("stop", ClientOp::Stop),
-    ("restart", ClientOp::Restart),
-    ("logout", ClientOp::Logout),
-    ("delete", ClientOp::Delete),
-    ("info", ClientOp::Info),
-    ("me", ClientOp::Me),
-    ("qr", ClientOp::Qr),
-    ("qrImage", ClientOp::QrImage),
-    ("requestCode", ClientOp::RequestCode),
-    ("sendText", ClientOp::SendText),
-];
-
 fn parse_client_op(op: &str) -> Result<ClientOp, WawpError> {
-    CLIENT_OPS
-        .iter()
-        .find(|(name, _)| *name == op)
-        .map(|(_, op)| *op)
-        .ok_or_else(|| WawpError::invalid_option("unknown client operation"))
+    ClientOp::parse(op).ok_or_else(|| WawpError::invalid_option("unknown client operation"))
 }
 
 fn request_args(v: &Value) -> RequestArgs {
@@ -626,23 +628,7 @@ pub fn build_request(
     let op = parse_client_op(op).map_err(js_error)?;
     let args = options_from_js(&args).map_err(js_error)?;
     let spec = http::build_request(flavor, op, &request_args(&args)).map_err(js_error)?;
-    let query = spec
-        .query
-        .iter()
-        .map(|(k, v)| Value::Array(vec![Value::String(k.clone()), Value::String(v.clone())]))
-        .collect();
-    let auth = match spec.auth {
-        AuthPlacement::Query => "query",
-        AuthPlacement::Header => "header",
-    };
-    let out = ObjectWriter::new()
-        .str("method", spec.method)
-        .str("path", &spec.path)
-        .field("query", Value::Array(query))
-        .opt_str("body", spec.body.as_deref())
-        .str("auth", auth)
-        .build();
-    Ok(value_to_js(&out))
+    Ok(value_to_js(&spec.to_value()))
 }
 
 /// `__classifyResponse(op, status, retryAfter, bodyText, nowMs)` → the parsed success body, or
@@ -673,21 +659,6 @@ pub fn may_retry(
     Ok(http::may_retry(op, code, maybe_delivered))
 }
 
-fn webhook_event_value(event: &WebhookEvent) -> Value {
-    ObjectWriter::new()
-        .str("event", &event.event)
-        .field(
-            "report",
-            event
-                .report
-                .as_ref()
-                .map_or(Value::Null, StatusReport::to_value),
-        )
-        .opt_str("eventId", event.event_id.as_deref())
-        .opt_num("atMs", event.at_ms)
-        .build()
-}
-
 /// `__parseWebhookBody(text, limits)`: one event or a JSON array of events, after the signature
 /// check (WebCrypto, in JS). Throws `payload_too_large`, `stale_event` or `invalid_payload`.
 #[wasm_bindgen(js_name = __parseWebhookBody, unchecked_return_type = "WebhookEvent[]")]
@@ -711,6 +682,6 @@ pub fn parse_webhook_body(
     };
     let events = webhook::parse_webhooks(text, &limits).map_err(js_error)?;
     Ok(value_to_js(&Value::Array(
-        events.iter().map(webhook_event_value).collect(),
+        events.iter().map(WebhookEvent::to_value).collect(),
     )))
 }

@@ -22,8 +22,26 @@ async function main() {
     ? Number(process.env.DEMO_PORT)
     : DEFAULT_PORT;
   const speed = positiveNumber(process.env.DEMO_SPEED, DEFAULT_SPEED);
+  let stack = null;
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the dashboard, the edge worker and the simulator…`);
+    // A stuck shutdown must not keep the terminal hostage.
+    setTimeout(() => process.exit(1), 10_000).unref();
+    await stack?.close();
+    process.exit(0);
+  };
+  const handlers = { SIGINT: () => stop("SIGINT"), SIGTERM: () => stop("SIGTERM") };
+  for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
   const startedAt = Date.now();
-  const stack = await startStack({ env: process.env, speed, dashboardPort: port });
+  stack = await startStack({ env: process.env, speed, dashboardPort: port });
+  // Miniflare adds its own SIGINT/SIGTERM hook that exits at once; the demo closes everything
+  // itself (which disposes Miniflare too), so only our handlers stay. Its exit hook remains.
+  for (const [signal, handler] of Object.entries(handlers)) {
+    for (const listener of process.listeners(signal)) if (listener !== handler) process.removeListener(signal, listener);
+  }
 
   const lines = [`wawp-session demo: dashboard → ${stack.url}/`, `  backend: ${stack.describe}`];
   if (stack.mode === "simulator") {
@@ -40,19 +58,6 @@ async function main() {
   }
   lines.push(`  ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   console.log(lines.join("\n"));
-
-  let stopping = false;
-  const stop = async (signal) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping the dashboard, the edge worker and the simulator…`);
-    // A stuck shutdown must not keep the terminal hostage.
-    setTimeout(() => process.exit(1), 10_000).unref();
-    await stack.close();
-    process.exit(0);
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
 main().catch((err) => {

@@ -124,7 +124,7 @@ function formatDuration(ms) {
   if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 90) return `${Math.round(s)} s`;
   const m = s / 60;
-  if (m < 90) return `${Math.floor(m)} min ${Math.round(s % 60)} s`;
+  if (m < 90) return `${Math.floor(m)}m ${String(Math.floor(s % 60)).padStart(2, "0")}s`;
   return `${(m / 60).toFixed(1)} h`;
 }
 
@@ -234,6 +234,7 @@ function showPanel(name) {
 
 function renderNoInstance(text) {
   state.instance = null;
+  $("link-chip").hidden = true;
   state.lastStatus = "";
   setBadge("NONE");
   $("provision-text").textContent = text;
@@ -356,9 +357,10 @@ function renderTick() {
   }
   const pending = $("pending");
   const parts = [];
-  if (instance.pendingOp) parts.push(`In progress: ${instance.pendingOp}`);
-  if (instance.nextDeadlineMs && instance.status !== "STARTING" && instance.nextDeadlineMs > now) {
-    parts.push(`next automatic check in ${formatDuration(sessionMs(instance.nextDeadlineMs - now))}`);
+  // Background reads (info, me) are routine; only lifecycle calls are worth telling the user about.
+  if (instance.pendingOp && !["info", "me"].includes(instance.pendingOp)) parts.push(`In progress: ${instance.pendingOp}`);
+  if (instance.status === "FAILED" && instance.nextDeadlineMs > now) {
+    parts.push(`automatic restart in ${formatDuration(sessionMs(instance.nextDeadlineMs - now))}`);
   }
   if (instance.queueLength) parts.push(`${instance.queueLength} message(s) waiting`);
   pending.textContent = parts.join(" · ");
@@ -422,6 +424,7 @@ function stopUpdates() {
 
 function startUpdates() {
   stopUpdates();
+  $("link-chip").hidden = false;
   if (!state.instanceId || typeof EventSource === "undefined") return startPolling();
   const source = new EventSource(instancePath("/events"));
   state.eventSource = source;
@@ -629,7 +632,6 @@ function classifyRestarts(rows) {
     if (sessionMs(row.atMs - stop.atMs) > RESTART_STOP_MAX_MS) return;
     if (before.status === "STARTING") row.restart = "watchdog";
     else if (before.status === "FAILED") row.restart = "recovery";
-    else if (before.status === "SCAN_QR_CODE" || before.status === "WORKING") row.restart = "restart";
   });
 }
 
@@ -637,7 +639,7 @@ function renderTimeline(timeline) {
   const now = Date.now();
   const rows = timeline.map((entry, i) => ({ ...entry, until: i + 1 < timeline.length ? timeline[i + 1].atMs : null }));
   classifyRestarts(rows);
-  const tagText = { watchdog: "watchdog restart", recovery: "auto recovery", restart: "restart" };
+  const tagText = { watchdog: "watchdog restart", recovery: "auto recovery" };
   $("timeline").replaceChildren(
     ...rows.slice(-12).reverse().map((row) =>
       el("li", { class: "timeline-row", "data-status": row.status, "data-restart": row.restart },
@@ -840,7 +842,7 @@ async function main() {
   if (state.config.mode === "simulator") {
     const chip = $("mode-chip");
     chip.hidden = false;
-    chip.textContent = `simulator · ${state.config.timingScale}× speed`;
+    chip.textContent = `simulator ${state.config.timingScale}×`;
     $("sim-speed").textContent =
       `The simulated phone and server run ${state.config.timingScale}× faster than real time, and so do the ` +
       `supervisor's timers: all durations on this page are in session time (the 60 s watchdog takes ` +

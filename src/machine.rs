@@ -186,7 +186,7 @@ fn whole_option(v: &Value, key: &str, default: f64, min: f64, max: f64) -> Resul
         Some(n) if n.is_finite() && n.fract() == 0.0 && n >= min && n <= max => Ok(n),
         _ => Err(option_error(
             key,
-            &format!("a whole number between {min} and {max}"),
+            &format!("a whole number between {} and {}", min as i64, max as i64),
         )),
     }
 }
@@ -224,7 +224,7 @@ impl MachineOptions {
                         Some(n) if n.fract() == 0.0 && (0.0..=max).contains(&n) => Ok(n as u8),
                         _ => Err(option_error(
                             &format!("maintenance.{key}"),
-                            &format!("a whole number between 0 and {max}"),
+                            &format!("a whole number between 0 and {}", max as i64),
                         )),
                     }
                 };

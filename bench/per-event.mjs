@@ -3,9 +3,13 @@
 // an ok result), warm-up passes, then measured passes; each contender runs in fresh Node processes,
 // interleaved round-robin so that machine noise hits all of them alike.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
+import { buildRustBench, CRATE } from "./lib/cargo.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
 const EVENTS = 10_000;
@@ -48,21 +52,46 @@ async function child(name) {
   process.stdout.write(JSON.stringify(results));
 }
 
+const NATIVE = "wawp-session core, native Rust (reference: no wasm, no JS)";
+
+/** The same stream for the native binary: one "time<TAB>body" per line. */
+async function nativeInput() {
+  const { webhookStream } = await import("./lib/workload.mjs");
+  const { bodies, times } = webhookStream(EVENTS);
+  const dir = mkdtempSync(join(tmpdir(), "wawp-bench-"));
+  writeFileSync(join(dir, "events.tsv"), bodies.map((b, i) => `${times[i]}\t${b}`).join("\n"));
+  return { dir, file: join(dir, "events.tsv") };
+}
+
 export async function run({ log }) {
-  const names = ["wawp-session", "wawp-session drainActions", "xstate-v5", "js-switch"];
+  const names = ["wawp-session", "wawp-session drainActions", "xstate-v5", "js-switch", NATIVE];
+  buildRustBench();
+  const native = await nativeInput();
+  try {
+    return measure(names, native.file, log);
+  } finally {
+    rmSync(native.dir, { recursive: true, force: true });
+  }
+}
+
+function measure(names, nativeFile, log) {
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   const actions = {};
   const errors = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of names) {
       if (errors[name]) continue;
-      const r = spawnSync(process.execPath, [SELF, "child", name], { encoding: "utf8", timeout: 120_000 });
+      const r = name === NATIVE
+        ? spawnSync(join(CRATE, "target", "release", "per_event"), [nativeFile, String(WARMUP_PASSES), String(PASSES)], { encoding: "utf8", timeout: 120_000 })
+        : spawnSync(process.execPath, [SELF, "child", name], { encoding: "utf8", timeout: 120_000 });
       if (r.status !== 0) {
         errors[name] = r.error?.message ?? errorLine(r.stderr);
         log(`per-event ${name}: ${errors[name]}`);
         continue;
       }
-      for (const p of JSON.parse(r.stdout)) {
+      const out = JSON.parse(r.stdout);
+      const passes = Array.isArray(out) ? out : out.nsPerEvent.map((nsPerEvent) => ({ nsPerEvent, actions: out.actions }));
+      for (const p of passes) {
         samples[name].push(p.nsPerEvent);
         actions[name] = p.actions;
       }
@@ -83,7 +112,9 @@ export async function run({ log }) {
     "",
     `XState v5 / wawp-session: **${ratio(stats["xstate-v5"].median, ours)}**; js-switch / wawp-session: ${ratio(stats["js-switch"].median, ours)}; ` +
       `XState v5 / wawp-session drainActions (the batch path: every pending action in one boundary crossing): ${ratio(stats["xstate-v5"].median, stats["wawp-session drainActions"].median)} ` +
-      "(medians of this run). The action counts of xstate-v5 and js-switch must be equal (same rules); ours follows the full rule set of issue 2 (debounce, reconciliation), so its count may differ.",
+      "(medians of this run). The action counts of xstate-v5 and js-switch must be equal (same rules); ours follows the full rule set of issue 2 (debounce, reconciliation), so its count may differ from theirs, " +
+      `but must equal the native core's (same machine, same events): ` +
+      `${actions["wawp-session"] === actions[NATIVE] && actions["xstate-v5"] === actions["js-switch"] ? "both checks hold in this run" : "**a check failed in this run**"}. Wasm path / native core: ${ratio(ours, stats[NATIVE].median)}, what crossing into wasm and back costs per event.`,
   ];
   return { markdown: md.join("\n"), data: { stats, actions, errors, events: EVENTS } };
 }

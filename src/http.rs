@@ -623,7 +623,9 @@ pub fn redact_secrets(text: &str) -> String {
                 }
             }
             if pos > value_start {
-                hide.push((value_start, pos));
+                // Kept sorted by insertion: `sort_unstable` would link ~2 KB gzip of sort code.
+                let at = hide.partition_point(|r| *r <= (value_start, pos));
+                hide.insert(at, (value_start, pos));
                 // Keys inside a hidden value need no second look (and rescanning them would
                 // make `access_token=access_token=…` quadratic).
                 from = pos;
@@ -633,7 +635,6 @@ pub fn redact_secrets(text: &str) -> String {
     if hide.is_empty() {
         return text.to_string();
     }
-    hide.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     for (start, end) in hide {

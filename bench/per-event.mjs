@@ -52,6 +52,41 @@ async function child(name) {
   process.stdout.write(JSON.stringify(results));
 }
 
+/**
+ * The two JS contenders implement the same rules: over the benchmark stream with sends mixed in
+ * (every 7th event) their full action traces must be identical. Returns the trace length.
+ */
+async function crossCheckJsContenders() {
+  const { CONTENDERS } = await import("./lib/contenders.mjs");
+  const { webhookStream } = await import("./lib/workload.mjs");
+  const { bodies, times } = webhookStream(EVENTS);
+  const traces = [];
+  for (const name of ["xstate-v5", "js-switch"]) {
+    const machine = (await CONTENDERS[name]())();
+    const trace = [];
+    const drainInto = (now) => {
+      let a;
+      while ((a = machine.pollAction()) !== undefined && a !== null) {
+        trace.push(JSON.stringify(a));
+        if (a.type === "call") machine.handle({ type: "result", op: a.op, ok: true }, now);
+      }
+    };
+    for (let i = 0; i < bodies.length; i++) {
+      machine.advance(times[i]);
+      drainInto(times[i]);
+      machine.handle(i % 7 === 3 ? { type: "send", id: `s${i}` } : { type: "status", input: bodies[i] }, times[i]);
+      drainInto(times[i]);
+    }
+    traces.push(trace);
+  }
+  const [a, b] = traces;
+  const firstDiff = a.findIndex((x, i) => x !== b[i]);
+  if (a.length !== b.length || firstDiff >= 0) {
+    throw new Error(`xstate-v5 and js-switch disagree at action ${firstDiff}: ${a[firstDiff]} vs ${b[firstDiff]}`);
+  }
+  return a.length;
+}
+
 const NATIVE = "wawp-session core, native Rust (reference: no wasm, no JS)";
 
 /** The same stream for the native binary: one "time<TAB>body" per line. */
@@ -65,10 +100,14 @@ async function nativeInput() {
 
 export async function run({ log }) {
   const names = ["wawp-session", "wawp-session drainActions", "xstate-v5", "js-switch", NATIVE];
+  const checkedActions = await crossCheckJsContenders();
+  log(`per-event: xstate-v5 and js-switch produce identical traces (${checkedActions} actions)`);
   buildRustBench();
   const native = await nativeInput();
   try {
-    return measure(names, native.file, log);
+    const result = measure(names, native.file, log);
+    result.markdown += `\n\nFaithfulness check: over the same stream with a send every 7th event, xstate-v5 and js-switch emitted identical action traces (${checkedActions} actions).`;
+    return result;
   } finally {
     rmSync(native.dir, { recursive: true, force: true });
   }

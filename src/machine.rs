@@ -662,6 +662,9 @@ pub struct LifecycleMachine {
     paused: Option<Pause>,
     queue: VecDeque<QueuedSend>,
     identity: Option<IdentityState>,
+    /// `me` answered during the current WORKING stretch. Every entry into WORKING asks again:
+    /// a webhook lost during an unlink and re-pair must not hide a different phone.
+    identity_verified: bool,
     /// Start of the last maintenance window used.
     maintenance_done_ms: Option<f64>,
     seed: Option<u64>,
@@ -704,6 +707,7 @@ impl LifecycleMachine {
             paused: None,
             queue: VecDeque::new(),
             identity: None,
+            identity_verified: false,
             maintenance_done_ms: None,
             budget,
             last_now_ms: None,
@@ -815,12 +819,13 @@ impl LifecycleMachine {
     pub fn can_release(&self) -> bool {
         self.status == SessionStatus::Working
             && (self.opts.expected_jid.is_none()
-                || self.identity.as_ref().is_some_and(|i| {
-                    matches!(
-                        i.verdict,
-                        IdentityVerdict::Match | IdentityVerdict::Unverifiable
-                    )
-                }))
+                || self.identity_verified
+                    && self.identity.as_ref().is_some_and(|i| {
+                        matches!(
+                            i.verdict,
+                            IdentityVerdict::Match | IdentityVerdict::Unverifiable
+                        )
+                    }))
     }
 
     // ---- clock ----------------------------------------------------------------------------
@@ -1304,6 +1309,7 @@ impl LifecycleMachine {
             return;
         }
         self.read_failures = 0;
+        self.identity_verified = self.status == SessionStatus::Working;
         let me = result.body.as_ref().and_then(me_id);
         let verdict = compare_identity(&expected, me.as_deref());
         self.identity = Some(IdentityState {
@@ -1361,6 +1367,9 @@ impl LifecycleMachine {
             self.starting_since_ms = None;
             self.debounce_until_ms = None;
         }
+        if old == SessionStatus::Working {
+            self.identity_verified = false;
+        }
         if new != SessionStatus::Failed {
             self.auto_restart_at_ms = None;
         }
@@ -1412,14 +1421,8 @@ impl LifecycleMachine {
         if self.paused == Some(Pause::RestartBudgetExhausted) {
             self.paused = None;
         }
-        if self.opts.expected_jid.is_some() && self.identity.is_none() {
+        if self.opts.expected_jid.is_some() {
             self.request_me();
-        } else if self
-            .identity
-            .as_ref()
-            .is_some_and(|i| i.verdict == IdentityVerdict::Mismatch)
-        {
-            self.reject_queue(ErrorCode::IdentityMismatch);
         } else {
             self.release_queue();
         }
@@ -1458,6 +1461,7 @@ impl LifecycleMachine {
 
     fn clear_identity(&mut self) {
         self.identity = None;
+        self.identity_verified = false;
         self.dirty = true;
         self.actions.push_back(Action::ClearIdentity);
     }
@@ -1472,10 +1476,11 @@ impl LifecycleMachine {
             id: id.clone(),
             code,
         };
-        let mismatch = self
-            .identity
-            .as_ref()
-            .is_some_and(|i| i.verdict == IdentityVerdict::Mismatch);
+        let mismatch = self.identity_verified
+            && self
+                .identity
+                .as_ref()
+                .is_some_and(|i| i.verdict == IdentityVerdict::Mismatch);
         match self.status {
             SessionStatus::Working if self.can_release() => {
                 self.actions.push_back(Action::ReleaseSend { id });
@@ -1657,6 +1662,7 @@ impl LifecycleMachine {
                 ),
             )
             .field("identity", identity_value(self.identity.as_ref()))
+            .bool("identityVerified", self.identity_verified)
             .field("maintenanceDoneMs", num(self.maintenance_done_ms))
             .field("seed", num(self.seed.map(|s| (s & SEED_MASK) as f64)))
             .field("budget", self.budget.to_value())
@@ -1764,6 +1770,7 @@ impl LifecycleMachine {
             paused,
             queue,
             identity,
+            identity_verified: req_bool(&v, "identityVerified")?,
             maintenance_done_ms: opt_num(&v, "maintenanceDoneMs")?,
             seed,
             budget,

@@ -1179,3 +1179,25 @@ fn a_session_stuck_in_starting_is_restarted_at_most_the_cap_times() {
     assert_eq!(notes, vec!["restart_budget_exhausted"]);
     assert_eq!(h.m.poll_timeout(), None);
 }
+
+#[test]
+fn identity_is_checked_again_on_every_return_to_working() {
+    // A lost SCAN_QR_CODE webhook could hide a re-pair with another phone: FAILED → WORKING
+    // asks `me` again, and nothing is released before the answer.
+    let mut h = Host::expecting();
+    h.working();
+    h.status(SessionStatus::Failed);
+    h.send("a");
+    let a = h.status(SessionStatus::Working);
+    assert_eq!(calls(&a), vec![Op::Me]);
+    assert!(released(&a).is_empty());
+    assert!(released(&h.send("b")).is_empty());
+    let a = h.ok(Op::Me, Some(r#"{"id":"15550000000@c.us"}"#));
+    assert_eq!(
+        rejected(&a),
+        vec![
+            ("a".into(), ErrorCode::IdentityMismatch),
+            ("b".into(), ErrorCode::IdentityMismatch)
+        ]
+    );
+}

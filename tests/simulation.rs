@@ -54,7 +54,8 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
     );
     println!(
         "{label}: server uptime {:.4}, recoveries {} (mean {:.1} s, max {:.1} s), automatic restarts {}, \
-         sends {} (released {}, released while the server was not WORKING {}, duplicates {}), rejected {:?}, notices {:?}",
+         sends {} (released {}, released while the server was not WORKING {}, to the wrong account {}, duplicates {}), \
+         rejected {:?}, notices {:?}",
         s.server_working_ms / s.simulated_ms.max(1.0),
         s.recoveries,
         s.mean_recovery_ms().unwrap_or(0.0) / 1000.0,
@@ -63,6 +64,7 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
         s.sends,
         s.released,
         s.released_not_working,
+        s.released_wrong_account,
         s.duplicate_resolutions,
         rejected,
         notices,

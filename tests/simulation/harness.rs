@@ -414,6 +414,8 @@ pub struct SimStats {
     pub released: u64,
     /// Released while the server was not WORKING: the API call would fail (message lost).
     pub released_not_working: u64,
+    /// Released while the server was paired with the wrong phone.
+    pub released_wrong_account: u64,
     /// Resolved more than once (must stay 0).
     pub duplicate_resolutions: u64,
     pub rejected: HashMap<&'static str, u64>,
@@ -448,6 +450,7 @@ impl SimStats {
         self.sends += o.sends;
         self.released += o.released;
         self.released_not_working += o.released_not_working;
+        self.released_wrong_account += o.released_wrong_account;
         self.duplicate_resolutions += o.duplicate_resolutions;
         for (k, v) in &o.rejected {
             *self.rejected.entry(k).or_insert(0) += v;
@@ -737,6 +740,8 @@ impl<P: Policy> Sim<P> {
                 self.stats.released += 1;
                 if self.server.status != SrvStatus::Working {
                     self.stats.released_not_working += 1;
+                } else if !self.server.right_phone {
+                    self.stats.released_wrong_account += 1;
                 }
                 self.resolve(&id);
             }

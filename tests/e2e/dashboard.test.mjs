@@ -55,6 +55,13 @@ test("a fresh visitor provisions an instance lazily; the warm boot takes it to t
   assert.match(firstQr, /^data:image\/png;base64,/);
   await screenshot(page, "03-qr");
 
+  // The alternative to scanning: an 8-character code to type on the phone.
+  await page.click(".pairing summary");
+  await page.fill("#pairing-phone", "+1 (555) 123-4567");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".pairing-code");
+  assert.match(await page.textContent(".pairing-code"), /^[A-Z0-9]{4}-?[A-Z0-9]{4}$/);
+
   // WhatsApp rotates the code; the page must replace it, not keep showing a dead one.
   await eventually(async () => (await page.getAttribute("#qr-image", "src")) !== firstQr, { what: "a rotated QR code" });
   const ops = (await simLog()).requests.filter((r) => r.instanceId === instanceId).map((r) => r.op);
@@ -166,6 +173,26 @@ test("readable at phone width (360 px): no sideways scrolling", async () => {
     assert.deepEqual(narrow.problems.filter((p) => p.startsWith("pageerror")), []);
   } finally {
     await narrow.page.close();
+  }
+});
+
+test("when the event stream is unavailable the page falls back to polling and still follows the session", async () => {
+  const polling = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  try {
+    // Chromium refuses the SSE endpoint, as a proxy that strips event streams would.
+    await polling.route("**/events", (route) => route.abort("connectionrefused"));
+    await polling.goto(`${stack.url}/?instance=${encodeURIComponent(instanceId)}`);
+    await polling.waitForSelector("#panel-connected", { state: "visible", timeout: 15_000 });
+    await polling.waitForSelector('#link-chip[data-link="polling"]', { timeout: 15_000 });
+    // A change made elsewhere (the live page) reaches the polling page...
+    await page.click("#power-off");
+    await polling.waitForSelector("#power-on", { state: "visible", timeout: 15_000 });
+    // ...and a change made on the polling page reaches the live one.
+    await polling.click("#power-on");
+    await polling.waitForSelector("#panel-connected", { state: "visible", timeout: 15_000 });
+    await visible("#panel-connected");
+  } finally {
+    await polling.close();
   }
 });
 

@@ -169,6 +169,7 @@ async function withBusy(button, action) {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
+    renderSimulatorControls();
   }
 }
 
@@ -293,6 +294,7 @@ function renderInstance(instance) {
   $("send-card").hidden = status === "DELETED";
   $("stability-card").hidden = false;
   $("sim-card").hidden = state.config.mode !== "simulator" || status === "DELETED";
+  renderSimulatorControls();
   renderTick();
 }
 
@@ -756,6 +758,20 @@ async function refreshSimulatorFaults() {
     $("sim-429").setAttribute("aria-pressed", String(state.faults.burst429));
   } catch {
     // the toggles keep their last known state
+  }
+}
+
+/** The phone can only do what a real phone could do in the current status. */
+function renderSimulatorControls() {
+  const status = state.instance?.status;
+  const enabled = {
+    "sim-scan": status === "SCAN_QR_CODE" || status === "LOGOUT",
+    "sim-unlink": status === "WORKING",
+    "sim-fail": ["STARTING", "SCAN_QR_CODE", "WORKING"].includes(status ?? ""),
+  };
+  for (const [id, on] of Object.entries(enabled)) {
+    const button = /** @type {HTMLButtonElement} */ ($(id));
+    if (button.getAttribute("aria-busy") !== "true") button.disabled = !on;
   }
 }
 

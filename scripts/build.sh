@@ -4,6 +4,7 @@
 # binaryen 132 (Debian's 108 breaks the externref table). Prints the sizes it shipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"  # cargo-installed wasm-bindgen on a fresh shell
 OUT=pkg/dist/wasm
 cargo build --quiet --release --target wasm32-unknown-unknown --lib
 rm -rf "$OUT" && mkdir -p "$OUT"

@@ -17,6 +17,7 @@ have "sim/test/*.test.mjs" && layer "simulator" node --test --test-reporter=spec
 have "tests/js/*.test.mjs" && layer "package against the simulator (built artifact, real HTTP)" node --test tests/js/
 have "tests/packaging/*.test.mjs" && layer "packaging: Node ESM, Vite + Chromium, workerd" node --test tests/packaging/
 have "edge/test/*.test.mjs" && layer "edge worker in workerd" node --test edge/test/
+have "tests/load/*.test.mjs" && layer "load with faults: edge in workerd + simulator (LOAD_SECONDS, default 60)" node --test tests/load/
 have "tests/e2e/*.test.mjs" && layer "dashboard end to end in Chromium" node --test tests/e2e/
 have "fuzz/run-short.sh" && layer "fuzzing, short run per target" bash fuzz/run-short.sh
 echo "all test layers passed"

@@ -41,6 +41,16 @@ const MESSAGE_STATE_TEXT = {
   queued: "Queued", starting: "Waiting for session", sending: "Sending", sent: "Sent", rejected: "Rejected",
 };
 
+const REJECTION_TEXT = {
+  needs_qr: "link the phone first (scan the QR code)",
+  send_timeout: "the session was not ready in time",
+  queue_full: "too many messages waiting",
+  identity_mismatch: "a different account is linked",
+  not_found: "the instance was deleted",
+  closed: "interrupted by a restart; may or may not have been delivered",
+  unauthorized: "the API rejected the credentials",
+};
+
 const CHART_COLORS = {
   STOPPED: "var(--c-stopped)", STARTING: "var(--c-starting)", SCAN_QR_CODE: "var(--c-scan)",
   WORKING: "var(--c-working)", FAILED: "var(--c-failed)", LOGOUT: "var(--c-scan)", DELETED: "var(--c-stopped)",
@@ -362,7 +372,7 @@ function renderTick() {
   // Background reads (info, me) are routine; only lifecycle calls are worth telling the user about.
   if (instance.pendingOp && !["info", "me"].includes(instance.pendingOp)) parts.push(`In progress: ${instance.pendingOp}`);
   if (instance.status === "FAILED" && instance.nextDeadlineMs > now) {
-    parts.push(`automatic restart in ${formatDuration(sessionMs(instance.nextDeadlineMs - now))}`);
+    parts.push(`next automatic step in ${formatDuration(sessionMs(instance.nextDeadlineMs - now))}`);
   }
   if (instance.queueLength) parts.push(`${instance.queueLength} message(s) waiting`);
   pending.textContent = parts.join(" · ");
@@ -502,6 +512,8 @@ async function refreshMessages() {
       const known = state.messages.get(message.id);
       merged.set(message.id, known && !isNewer(message.state, known.state) ? { ...message, ...known } : message);
     }
+    // Ours and not answered yet: the edge may not have stored it when this list was read.
+    for (const [id, message] of state.messages) if (message.posting && !merged.has(id)) merged.set(id, message);
     state.messages = merged;
     renderMessages();
   } catch {
@@ -530,8 +542,8 @@ function renderMessages() {
       // The edge keeps a message "queued" until the session can take it; while that session is
       // booting, say so (start-on-send) instead of a bare "queued".
       const shown = m.state === "queued" && ["STOPPED", "STARTING"].includes(state.instance?.status) ? "starting" : m.state;
-      const took = m.doneMs && m.createdMs ? ` in ${formatDuration(sessionMs(m.doneMs - m.createdMs))}` : "";
-      const reason = m.state === "rejected" && m.code ? ` · ${m.code.replaceAll("_", " ")}` : "";
+      const took = m.state === "sent" && m.doneMs && m.createdMs ? ` in ${formatDuration(sessionMs(m.doneMs - m.createdMs))}` : "";
+      const reason = m.state === "rejected" && m.code ? `: ${REJECTION_TEXT[m.code] ?? m.code.replaceAll("_", " ")}` : "";
       return el("li", { class: "message", "data-id": m.id, "data-state": shown },
         el("div", { class: "message-body" },
           el("span", { class: "message-text", text: m.text ?? "" }),
@@ -706,9 +718,14 @@ function forgetInstance(text) {
   renderNoInstance(text);
 }
 
+function newMessageId() {
+  return typeof crypto.randomUUID === "function"
+    ? crypto.randomUUID()
+    : `m-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
 async function sendMessage(event) {
   event.preventDefault();
-  const form = /** @type {HTMLFormElement} */ (event.currentTarget);
   const chatId = /** @type {HTMLInputElement} */ ($("send-chat")).value.trim();
   const textInput = /** @type {HTMLInputElement} */ ($("send-text"));
   const text = textInput.value.trim();
@@ -718,24 +735,26 @@ async function sendMessage(event) {
     (!chatId ? $("send-chat") : textInput).focus();
     return;
   }
-  const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
-  button.disabled = true;
+  // The id is ours, so the message is listed at once (the edge may hold the request while the
+  // session starts) and a retried POST can never send it twice.
+  const id = newMessageId();
+  state.messages.set(id, { id, chatId, text, state: "queued", createdMs: Date.now(), posting: true });
+  renderMessages();
+  textInput.value = "";
   try {
-    const accepted = await api("POST", instancePath("/send"), { chatId, text });
-    const known = state.messages.get(accepted.id);
-    if (!known || isNewer(accepted.state, known.state)) {
-      state.messages.set(accepted.id, {
-        createdMs: Date.now(), ...known, id: accepted.id, chatId, text, state: accepted.state, messageId: accepted.messageId,
-      });
-    }
-    renderMessages();
-    textInput.value = "";
-    refreshMessages();
+    const accepted = await api("POST", instancePath("/send"), { id, chatId, text });
+    applyMessageUpdate({ id, state: accepted.state, messageId: accepted.messageId });
   } catch (err) {
-    showError(err, "send");
-    refreshMessages(); // a rejected send is still listed, with its reason
+    const known = state.messages.get(id);
+    // A 4xx is the edge's final word, shown on the message itself; anything else may still have
+    // gone out, so it is reported and the list is read again.
+    if (known && err instanceof ApiError && err.status < 500) Object.assign(known, { state: "rejected", code: err.code });
+    else showError(err, "send");
+    renderMessages();
   } finally {
-    button.disabled = false;
+    const known = state.messages.get(id);
+    if (known) delete known.posting;
+    refreshMessages();
   }
 }
 

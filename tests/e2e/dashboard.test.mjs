@@ -62,6 +62,14 @@ test("a fresh visitor provisions an instance lazily; the warm boot takes it to t
   await page.waitForSelector(".pairing-code");
   assert.match(await page.textContent(".pairing-code"), /^[A-Z0-9]{4}-?[A-Z0-9]{4}$/);
 
+  // Nothing can be sent before the account is linked: the message is refused with its reason.
+  const early = `before linking ${Date.now()}`;
+  await page.fill("#send-text", early);
+  await page.click("#send-button");
+  await page.waitForSelector(`#messages li:has-text("${early}")[data-state="rejected"]`, { timeout: 15_000 });
+  const reason = await page.textContent(`#messages li:has-text("${early}") .pill`);
+  assert.match(reason, /^Rejected: link the phone first/, `the reason is shown: ${reason}`);
+
   // WhatsApp rotates the code; the page must replace it, not keep showing a dead one.
   await eventually(async () => (await page.getAttribute("#qr-image", "src")) !== firstQr, { what: "a rotated QR code" });
   const ops = (await simLog()).requests.filter((r) => r.instanceId === instanceId).map((r) => r.op);

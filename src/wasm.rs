@@ -332,6 +332,24 @@ pub(crate) fn js_parse_number(text: &str) -> Option<f64> {
     (!n.is_nan()).then_some(n)
 }
 
+/// A string argument. wasm-bindgen's `&str` parameters trust their caller: from plain JS a
+/// number or object there corrupts the allocator, and the trap makes every object of the
+/// instance stale. So string parameters arrive as `JsValue` and are checked here.
+fn string_arg(value: &JsValue, name: &str) -> JsResult<String> {
+    value
+        .as_string()
+        .ok_or_else(|| invalid_option(&format!("{name} must be a string")))
+}
+
+/// A string argument that may be `null` / `undefined`.
+fn optional_string_arg(value: &JsValue, name: &str) -> JsResult<Option<String>> {
+    if value.is_null() || value.is_undefined() {
+        Ok(None)
+    } else {
+        string_arg(value, name).map(Some)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
@@ -351,23 +369,27 @@ pub fn decode_status(
 /// `uiActionFor(status)`: the UI action for a status name (unknown names → "inspect").
 #[wasm_bindgen(js_name = uiActionFor, unchecked_return_type = "UiAction")]
 pub fn ui_action_for(
-    #[wasm_bindgen(unchecked_param_type = "SessionStatus | string")] status: &str,
-) -> String {
-    status::ui_action_for(status).as_str().to_string()
+    #[wasm_bindgen(unchecked_param_type = "SessionStatus | string")] status: JsValue,
+) -> JsResult<String> {
+    let status = string_arg(&status, "status")?;
+    Ok(status::ui_action_for(&status).as_str().to_string())
 }
 
 /// `normalizeJid(jid)`: drops `:device`, maps `@s.whatsapp.net` to `@c.us`.
 #[wasm_bindgen(js_name = normalizeJid)]
-pub fn normalize_jid(jid: &str) -> String {
-    identity::normalize_jid(jid)
+pub fn normalize_jid(
+    #[wasm_bindgen(unchecked_param_type = "string")] jid: JsValue,
+) -> JsResult<String> {
+    Ok(identity::normalize_jid(&string_arg(&jid, "jid")?))
 }
 
 /// `compareIdentity(expected, me)`: `@lid` ids and a null `me` are "unverifiable".
 #[wasm_bindgen(js_name = compareIdentity, unchecked_return_type = "IdentityVerdict")]
 pub fn compare_identity(
-    expected: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] expected: JsValue,
     #[wasm_bindgen(unchecked_param_type = "{ id: string } | string | null")] me: JsValue,
-) -> String {
+) -> JsResult<String> {
+    let expected = string_arg(&expected, "expected")?;
     let id = me.as_string().or_else(|| {
         if me.is_object() {
             Reflect::get(&me, &JsValue::from_str("id"))
@@ -377,15 +399,19 @@ pub fn compare_identity(
             None
         }
     });
-    identity::compare_identity(expected, id.as_deref())
+    Ok(identity::compare_identity(&expected, id.as_deref())
         .as_str()
-        .to_string()
+        .to_string())
 }
 
 /// `parseRetryAfter(value, nowMs)`: seconds or an HTTP-date, as a delay in ms.
 #[wasm_bindgen(js_name = parseRetryAfter)]
-pub fn parse_retry_after(value: Option<String>, now_ms: f64) -> Option<f64> {
-    retry_after::parse_retry_after(value.as_deref()?, now_ms)
+pub fn parse_retry_after(
+    #[wasm_bindgen(unchecked_param_type = "string | null")] value: JsValue,
+    now_ms: f64,
+) -> JsResult<Option<f64>> {
+    let value = optional_string_arg(&value, "value")?;
+    Ok(value.and_then(|v| retry_after::parse_retry_after(&v, now_ms)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -553,8 +579,11 @@ impl JsLifecycleMachine {
     }
 
     #[wasm_bindgen(js_name = fromJSON)]
-    pub fn from_json(json: &str) -> JsResult<JsLifecycleMachine> {
-        let inner = machine::LifecycleMachine::from_json(json).map_err(js_error)?;
+    pub fn from_json(
+        #[wasm_bindgen(unchecked_param_type = "string")] json: JsValue,
+    ) -> JsResult<JsLifecycleMachine> {
+        let json = string_arg(&json, "json")?;
+        let inner = machine::LifecycleMachine::from_json(&json).map_err(js_error)?;
         Ok(JsLifecycleMachine { inner })
     }
 
@@ -620,12 +649,12 @@ fn request_args(v: &Value) -> RequestArgs {
 /// `__buildRequest(flavor, op, args)` → `{method, path, query, body?, auth}` without credentials.
 #[wasm_bindgen(js_name = __buildRequest, unchecked_return_type = "RequestSpec")]
 pub fn build_request(
-    #[wasm_bindgen(unchecked_param_type = "Flavor")] flavor: &str,
-    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
+    #[wasm_bindgen(unchecked_param_type = "Flavor")] flavor: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "RequestArgs")] args: JsValue,
 ) -> JsResult<JsValue> {
-    let flavor = parse_flavor(flavor).map_err(js_error)?;
-    let op = parse_client_op(op).map_err(js_error)?;
+    let flavor = parse_flavor(&string_arg(&flavor, "flavor")?).map_err(js_error)?;
+    let op = parse_client_op(&string_arg(&op, "op")?).map_err(js_error)?;
     let args = options_from_js(&args).map_err(js_error)?;
     let spec = http::build_request(flavor, op, &request_args(&args)).map_err(js_error)?;
     Ok(value_to_js(&spec.to_value()))
@@ -635,14 +664,16 @@ pub fn build_request(
 /// throws the `WawpError` the response means.
 #[wasm_bindgen(js_name = __classifyResponse, unchecked_return_type = "unknown")]
 pub fn classify_response(
-    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: JsValue,
     status: u16,
-    retry_after: Option<String>,
-    body_text: &str,
+    #[wasm_bindgen(unchecked_param_type = "string | null")] retry_after: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] body_text: JsValue,
     now_ms: f64,
 ) -> JsResult<JsValue> {
-    let op = parse_client_op(op).map_err(js_error)?;
-    let value = http::classify_response(op, status, retry_after.as_deref(), body_text, now_ms)
+    let op = parse_client_op(&string_arg(&op, "op")?).map_err(js_error)?;
+    let retry_after = optional_string_arg(&retry_after, "retryAfter")?;
+    let body_text = string_arg(&body_text, "bodyText")?;
+    let value = http::classify_response(op, status, retry_after.as_deref(), &body_text, now_ms)
         .map_err(js_error)?;
     Ok(value_to_js(&value))
 }
@@ -650,12 +681,13 @@ pub fn classify_response(
 /// `__mayRetry(op, code, maybeDelivered)`: may this failed call be sent again?
 #[wasm_bindgen(js_name = __mayRetry)]
 pub fn may_retry(
-    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: &str,
-    #[wasm_bindgen(unchecked_param_type = "ErrorCode")] code: &str,
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ErrorCode")] code: JsValue,
     maybe_delivered: bool,
 ) -> JsResult<bool> {
-    let op = parse_client_op(op).map_err(js_error)?;
-    let code = ErrorCode::parse(code).ok_or_else(|| invalid_option("unknown error code"))?;
+    let op = parse_client_op(&string_arg(&op, "op")?).map_err(js_error)?;
+    let code = ErrorCode::parse(&string_arg(&code, "code")?)
+        .ok_or_else(|| invalid_option("unknown error code"))?;
     Ok(http::may_retry(op, code, maybe_delivered))
 }
 
@@ -663,9 +695,10 @@ pub fn may_retry(
 /// check (WebCrypto, in JS). Throws `payload_too_large`, `stale_event` or `invalid_payload`.
 #[wasm_bindgen(js_name = __parseWebhookBody, unchecked_return_type = "WebhookEvent[]")]
 pub fn parse_webhook_body(
-    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
     #[wasm_bindgen(unchecked_param_type = "WebhookLimits")] limits: JsValue,
 ) -> JsResult<JsValue> {
+    let text = string_arg(&text, "text")?;
     let limits = options_from_js(&limits).map_err(js_error)?;
     let max_bytes = match limits.num_field("maxBytes") {
         Some(n) if n >= 0.0 => n.min(usize::MAX as f64) as usize,
@@ -680,7 +713,7 @@ pub fn parse_webhook_body(
         max_age_ms: limits.num_field("maxAgeMs"),
         now_ms,
     };
-    let events = webhook::parse_webhooks(text, &limits).map_err(js_error)?;
+    let events = webhook::parse_webhooks(&text, &limits).map_err(js_error)?;
     Ok(value_to_js(&Value::Array(
         events.iter().map(WebhookEvent::to_value).collect(),
     )))

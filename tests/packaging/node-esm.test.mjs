@@ -71,3 +71,38 @@ test("a trapped instance is replaced: later calls work, old objects refuse", () 
   assert.match(out.stale, /stale object/);
   assert.equal(out.fresh, "WORKING");
 });
+
+test("wrong-typed arguments from plain JS never trap the instance", () => {
+  // Every public function and method with values of the wrong type (numbers, objects, symbols
+  // where strings belong, ...): errors are fine, a WebAssembly.RuntimeError is not — it would
+  // make every live object stale.
+  const out = runModule(
+    "odd.mjs",
+    `import * as w from "wawp-session";
+     const odd = [undefined, null, 0, NaN, -1, "", "{", "[]", true, {}, [], [[]], Symbol("s"), 10n,
+       () => 1, { type: "status" }, { type: "result", op: "start", ok: "yes" }, { toJSON() { throw new Error("x"); } }];
+     const machine = new w.LifecycleMachine();
+     const calls = {
+       decodeStatus: (x) => w.decodeStatus(x), uiActionFor: (x) => w.uiActionFor(x),
+       normalizeJid: (x) => w.normalizeJid(x), compareIdentity: (x, y) => w.compareIdentity(x, y),
+       parseRetryAfter: (x, y) => w.parseRetryAfter(x, y), stability: (x, y) => w.stability(x, y),
+       Backoff: (x, y) => new w.Backoff(x).next(y), LifecycleMachine: (x) => new w.LifecycleMachine(x),
+       handle: (x, y) => new w.LifecycleMachine().handle(x, y), fromJSON: (x) => w.LifecycleMachine.fromJSON(x),
+       RetryBudget: (x, y) => new w.RetryBudget(x, y).trySpend(x, y),
+     };
+     const traps = [];
+     const kinds = new Set();
+     for (const [name, call] of Object.entries(calls))
+       for (const x of odd) for (const y of odd) {
+         try { call(x, y); } catch (e) {
+           if (e instanceof WebAssembly.RuntimeError) traps.push(name);
+           kinds.add(e?.constructor?.name);
+         }
+       }
+     machine.handle({ type: "status", input: "WORKING" }, 1);
+     console.log(JSON.stringify({ traps: [...new Set(traps)], kinds: [...kinds].sort(), status: machine.status }));`,
+  );
+  assert.deepEqual(out.traps, []);
+  assert.equal(out.status, "WORKING", "an object made before the odd calls still works");
+  assert.ok(out.kinds.includes("WawpError"), `error kinds: ${out.kinds}`);
+});

@@ -71,7 +71,7 @@ fn unknown_statuses_decode_to_unknown_with_the_raw_text() {
     assert_eq!(get_str(&r, "status"), "UNKNOWN");
     assert_eq!(get_str(&r, "rawStatus"), "HIBERNATING");
     assert_eq!(get_str(&r, "uiAction"), "inspect");
-    assert_eq!(w::ui_action_for("stopped"), "start");
+    assert_eq!(w::ui_action_for("stopped".into()).unwrap(), "start");
 }
 
 #[wasm_bindgen_test]
@@ -100,8 +100,14 @@ fn errors_are_instances_of_the_registered_class_with_a_code() {
     assert_eq!(get_str(&error, "name"), "WawpError");
 
     // An HTTP failure carries httpStatus, retryAfterMs and op.
-    let error = w::classify_response("info", 429, Some("7".into()), "<html>slow down</html>", 0.0)
-        .unwrap_err();
+    let error = w::classify_response(
+        "info".into(),
+        429,
+        "7".into(),
+        "<html>slow down</html>".into(),
+        0.0,
+    )
+    .unwrap_err();
     assert!(is_instance(&error, &class));
     assert_eq!(get_str(&error, "code"), "rate_limited");
     assert_eq!(get(&error, "httpStatus").as_f64(), Some(429.0));
@@ -166,7 +172,7 @@ fn machine_reports_status_actions_and_survives_json() {
     assert_eq!(get_str(&ui, "uiAction"), "connected");
     assert!(m.poll_action().is_undefined(), "drained");
 
-    let restored = w::JsLifecycleMachine::from_json(&m.to_json()).unwrap();
+    let restored = w::JsLifecycleMachine::from_json(m.to_json().into()).unwrap();
     assert_eq!(restored.status(), "WORKING");
     assert_eq!(get_str(&m.snapshot(), "status"), "WORKING");
 
@@ -183,23 +189,58 @@ fn machine_reports_status_actions_and_survives_json() {
 #[wasm_bindgen_test]
 fn identity_and_retry_after_helpers() {
     assert_eq!(
-        w::normalize_jid("201001234567:12@s.whatsapp.net"),
+        w::normalize_jid("201001234567:12@s.whatsapp.net".into()).unwrap(),
         "201001234567@c.us"
     );
     assert_eq!(
         w::compare_identity(
-            "201001234567@c.us",
+            "201001234567@c.us".into(),
             js(r#"{"id":"201001234567:3@s.whatsapp.net"}"#)
-        ),
+        )
+        .unwrap(),
         "match"
     );
     assert_eq!(
-        w::compare_identity("201001234567@c.us", JsValue::NULL),
+        w::compare_identity("201001234567@c.us".into(), JsValue::NULL).unwrap(),
         "unverifiable"
     );
     assert_eq!(
-        w::parse_retry_after(Some("120".into()), 0.0),
+        w::parse_retry_after("120".into(), 0.0).unwrap(),
         Some(120_000.0)
     );
-    assert_eq!(w::parse_retry_after(None, 0.0), None);
+    assert_eq!(w::parse_retry_after(JsValue::NULL, 0.0).unwrap(), None);
+}
+
+#[wasm_bindgen_test]
+fn non_string_arguments_are_invalid_option_errors_not_traps() {
+    // Plain JS can pass anything where the types say string; wasm-bindgen's `&str` would hand
+    // the allocator a bogus length. Every string parameter must refuse cleanly instead.
+    let odd = [
+        JsValue::from(0),
+        JsValue::TRUE,
+        js("{}"),
+        js("[1]"),
+        JsValue::from(js_sys::Symbol::for_("s")),
+    ];
+    for value in odd {
+        let errors = [
+            w::ui_action_for(value.clone()).unwrap_err(),
+            w::normalize_jid(value.clone()).unwrap_err(),
+            w::compare_identity(value.clone(), JsValue::NULL).unwrap_err(),
+            w::parse_retry_after(value.clone(), 0.0).unwrap_err(),
+            w::JsLifecycleMachine::from_json(value.clone())
+                .err()
+                .unwrap(),
+            w::build_request(value.clone(), "info".into(), JsValue::UNDEFINED).unwrap_err(),
+            w::classify_response("info".into(), 200, JsValue::NULL, value.clone(), 0.0)
+                .unwrap_err(),
+            w::may_retry(value.clone(), "server".into(), false).unwrap_err(),
+            w::parse_webhook_body(value.clone(), js(r#"{"nowMs":0}"#)).unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(get_str(&error, "code"), "invalid_option");
+        }
+    }
+    // The instance is intact: a normal call still works.
+    assert_eq!(w::ui_action_for("WORKING".into()).unwrap(), "connected");
 }

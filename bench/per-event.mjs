@@ -41,6 +41,41 @@ function pass(create, bodies, times) {
   return { nsPerEvent: ((performance.now() - t0) * 1e6) / bodies.length, actions };
 }
 
+/** Where the wasm path's time goes: each piece over the same stream, ns per event. */
+async function breakdownChild() {
+  const { loadPackage } = await import("./lib/package.mjs");
+  const { webhookStream } = await import("./lib/workload.mjs");
+  const pkg = await loadPackage("node");
+  const { bodies, times } = webhookStream(EVENTS);
+  const reports = bodies.map((b) => pkg.decodeStatus(b));
+  const time = (fn) => {
+    const t0 = performance.now();
+    fn();
+    return ((performance.now() - t0) * 1e6) / bodies.length;
+  };
+  const pieces = {
+    "JSON.parse of the body (JS baseline)": () => bodies.forEach((b) => JSON.parse(b)),
+    "decodeStatus(body)": () => bodies.forEach((b) => pkg.decodeStatus(b)),
+    "machine.handle(status with an already decoded StatusReport) + drainActions()": () => {
+      const m = new pkg.LifecycleMachine({});
+      reports.forEach((r, i) => {
+        m.handle({ type: "status", input: r }, times[i]);
+        m.drainActions();
+      });
+    },
+    "machine.pollTimeout()": () => {
+      const m = new pkg.LifecycleMachine({});
+      bodies.forEach(() => m.pollTimeout());
+    },
+  };
+  const out = {};
+  for (const [name, fn] of Object.entries(pieces)) {
+    for (let i = 0; i < WARMUP_PASSES; i++) time(fn);
+    out[name] = Array.from({ length: PASSES }, () => time(fn));
+  }
+  process.stdout.write(JSON.stringify(out));
+}
+
 async function child(name) {
   const { CONTENDERS } = await import("./lib/contenders.mjs");
   const { webhookStream } = await import("./lib/workload.mjs");
@@ -137,6 +172,15 @@ function measure(names, nativeFile, log) {
       log(`per-event ${name} round ${round + 1}: ${fmtStat(summarize(samples[name]), 0)} ns/event`);
     }
   }
+  const breakdown = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = spawnSync(process.execPath, [SELF, "breakdown"], { encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) {
+      log(`per-event breakdown: ${r.error?.message ?? errorLine(r.stderr)}`);
+      break;
+    }
+    for (const [piece, xs] of Object.entries(JSON.parse(r.stdout))) (breakdown[piece] ??= []).push(...xs);
+  }
   const stats = Object.fromEntries(names.map((n) => [n, summarize(samples[n])]));
   const ours = stats["wawp-session"].median;
   const rows = names.map((n) => [n, errors[n] ? `failed: ${errors[n]}` : fmtStat(stats[n], 0),
@@ -155,7 +199,13 @@ function measure(names, nativeFile, log) {
       `but must equal the native core's (same machine, same events): ` +
       `${actions["wawp-session"] === actions[NATIVE] && actions["xstate-v5"] === actions["js-switch"] ? "both checks hold in this run" : "**a check failed in this run**"}. Wasm path / native core: ${ratio(ours, stats[NATIVE].median)}, what crossing into wasm and back costs per event.`,
   ];
-  return { markdown: md.join("\n"), data: { stats, actions, errors, events: EVENTS } };
+  const pieces = Object.entries(breakdown);
+  if (pieces.length) {
+    md.push("", `Where the wasm path's time goes (same stream, ${ROUNDS} processes × ${PASSES} passes, ns per event):`, "",
+      table(["Piece", "ns/event median (min–max)"], pieces.map(([piece, xs]) => [piece, fmtStat(summarize(xs), 0)])));
+  }
+  return { markdown: md.join("\n"), data: { stats, actions, errors, events: EVENTS, breakdown: Object.fromEntries(pieces.map(([k, xs]) => [k, summarize(xs)])) } };
 }
 
 if (process.argv[2] === "child") await child(process.argv[3]);
+if (process.argv[2] === "breakdown") await breakdownChild();

@@ -30,8 +30,16 @@ export function edgeEnv(sim, extra = {}) {
 /** Simulator + edge, the simulator's signed WAHA-shaped webhooks pointed at the edge. */
 export async function startStack({ env = {}, persistDir, port = 0, sim: simOptions } = {}) {
   const sim = await startSim(simOptions);
-  const edge = await startEdge({ port, persistDir, env: edgeEnv(sim, env) });
-  await call(sim.url, "POST", "/__sim/webhooks", { url: `${edge.url}/webhook`, shape: "waha", hmacKey: WEBHOOK_SECRET });
+  let edge;
+  try {
+    edge = await startEdge({ port, persistDir, env: edgeEnv(sim, env) });
+    await call(sim.url, "POST", "/__sim/webhooks", { url: `${edge.url}/webhook`, shape: "waha", hmacKey: WEBHOOK_SECRET });
+  } catch (err) {
+    // Nothing may keep the test process alive after a failed start.
+    await edge?.close();
+    await sim.close();
+    throw err;
+  }
   return { sim, edge };
 }
 

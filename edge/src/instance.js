@@ -33,6 +33,8 @@ const NOT_DELIVERED_HTTP = new Set([422, 429]);
 const MAX_SEND_ATTEMPTS = 3;
 /** How long an HTTP request waits for the calls it caused before answering with the current view. */
 const RESPONSE_WAIT_MS = 5_000;
+/** An alarm waits longer: nobody is waiting for it, and its I/O should finish inside it. */
+const ALARM_WAIT_MS = 30_000;
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const MAX_TEXT_CHARS = 65_536;
 
@@ -55,6 +57,7 @@ function emptyInstance() {
     me: null,
     lastError: null,
     startingTimeoutMs: null,
+    expectedJid: null,
     /** Calls handed to the API and not answered yet; answered with a `network` error after a restart. */
     inflightCalls: [],
   };
@@ -127,7 +130,15 @@ export class InstanceSupervisor {
     if (!instanceJson || !machineJson) return;
     this.instance = { ...emptyInstance(), ...JSON.parse(instanceJson) };
     this.savedInstance = instanceJson;
-    this.machine = LifecycleMachine.fromJSON(machineJson);
+    try {
+      this.machine = LifecycleMachine.fromJSON(machineJson);
+    } catch (err) {
+      // Unreadable machine state must not brick the object: start a fresh machine (it learns the
+      // status again with `info`) and keep the messages, which are handed to it below.
+      this.machine = new LifecycleMachine(machineOptions(this.env, { expectedJid: this.instance.expectedJid }));
+      const { code, message } = describeError(this.env, err);
+      this.instance.lastError = { code, message: `stored machine state unreadable: ${message}`, op: "restore", atMs: Date.now() };
+    }
     const [last] = this.#rows("SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
     this.lastAuditedStatus = last ? last.status : null;
     this.#recoverAfterRestart();
@@ -172,6 +183,7 @@ export class InstanceSupervisor {
       const opts = machineOptions(this.env, { expectedJid });
       this.machine = new LifecycleMachine(opts);
       this.instance.startingTimeoutMs = opts.startingTimeoutMs;
+      this.instance.expectedJid = expectedJid ?? null;
       this.#saveMachine();
     }
     this.instance.instanceId ??= instanceId;
@@ -290,7 +302,8 @@ export class InstanceSupervisor {
   async alarm() {
     this.alarmAt = null; // a fired alarm is gone; #step re-arms the next one
     if (!this.machine) return;
-    this.#step({ type: "timeout" }, "timer");
+    // Awaited so the calls and deliveries this alarm starts finish inside the alarm handler.
+    await settle(this.#step({ type: "timeout" }, "timer"), ALARM_WAIT_MS);
   }
 
   // ---------------------------------------------------------------- I/O
@@ -320,7 +333,8 @@ export class InstanceSupervisor {
     const pending = this.instance.inflightCalls;
     const index = pending.indexOf(op);
     if (index >= 0) pending.splice(index, 1);
-    await Promise.all(this.#step(result, op === "info" || op === "me" ? "poll" : "call").calls);
+    const next = this.#step(result, op === "info" || op === "me" ? "poll" : "call");
+    await Promise.allSettled([...next.calls, ...next.deliveries.values()]);
   }
 
   /** `info` and `me` answers refresh the report, the linked account and the server name. */
@@ -713,8 +727,8 @@ function rejectionMessage(code) {
 }
 
 /** Waits (bounded) for the I/O a step started, so a response can show its outcome. */
-function settle({ calls, deliveries }) {
-  return withDeadline(Promise.allSettled([...calls, ...deliveries.values()]), RESPONSE_WAIT_MS);
+function settle({ calls, deliveries }, ms = RESPONSE_WAIT_MS) {
+  return withDeadline(Promise.allSettled([...calls, ...deliveries.values()]), ms);
 }
 
 function withDeadline(promise, ms) {

@@ -10,10 +10,12 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { startEdge } from "../dev.mjs";
 import {
+  WEBHOOK_SECRET,
   call,
   edgeEnv,
   instance,
   seedInstance,
+  simInstance,
   simLog,
   simRequests,
   sleep,
@@ -28,10 +30,8 @@ async function messages(edge, id) {
 
 test("30 concurrent sends on a STOPPED instance: one start, 30 deliveries, no duplicates", async (t) => {
   const { sim, edge } = await startStack();
-  t.after(async () => {
-    await edge.close();
-    await sim.close();
-  });
+  t.after(() => sim.close());
+  t.after(() => edge.close());
   const id = await seedInstance(sim);
   const stopped = await call(edge.url, "POST", `/instances/${id}/stop`);
   assert.equal(stopped.body.status, "STOPPED");
@@ -74,11 +74,17 @@ test("a send made while STARTING survives a workerd restart and is delivered exa
   const persistDir = await mkdtemp(join(tmpdir(), "wawp-edge-"));
   const { sim, edge } = await startStack({ persistDir });
   let current = edge;
-  t.after(async () => {
+  t.after(() => sim.close());
+  t.after(() => current.close().catch(() => {})); // may be closed already when a restart failed
+  t.after(() => rm(persistDir, { recursive: true, force: true }));
+  /** A new workerd process on the same storage; its address changes, so the webhooks follow it. */
+  const restartEdge = async (whileDown = async () => {}) => {
     await current.close();
-    await sim.close();
-    await rm(persistDir, { recursive: true, force: true });
-  });
+    await whileDown();
+    current = await startEdge({ port: 0, persistDir, env: edgeEnv(sim) });
+    await call(sim.url, "DELETE", "/__sim/webhooks");
+    await call(sim.url, "POST", "/__sim/webhooks", { url: `${current.url}/webhook`, shape: "waha", hmacKey: WEBHOOK_SECRET });
+  };
   const id = await seedInstance(sim);
   await call(sim.url, "POST", "/__sim/faults", { hangStarting: true });
 
@@ -89,12 +95,14 @@ test("a send made while STARTING survives a workerd restart and is delivered exa
   const starting = await waitForStatus(edge, id, "STARTING");
   assert.equal(starting.queueLength, 1);
   assert.equal((await simRequests(sim, id, "start")).length, 1);
+  await waitFor("the simulator's start to hang", async () => (await simInstance(sim, id)).hung);
 
-  // The workerd process goes away while the session hangs in STARTING with the message queued.
-  const { port } = edge;
-  await edge.close();
-  await call(sim.url, "POST", "/__sim/faults", { hangStarting: false });
-  current = await startEdge({ port, persistDir, env: edgeEnv(sim) });
+  // The workerd process goes away while the session hangs in STARTING with the message queued;
+  // only a restart of the session can get it out of there now.
+  await restartEdge(async () => {
+    assert.equal((await simLog(sim)).deliveries.filter((d) => d.text === text).length, 0);
+    await call(sim.url, "POST", "/__sim/faults", { hangStarting: false });
+  });
 
   // Nothing calls the edge now: the persisted alarm alone wakes the Durable Object, which restores
   // the machine (queue, deadlines) from storage, restarts the hung start and delivers.
@@ -116,8 +124,7 @@ test("a send made while STARTING survives a workerd restart and is delivered exa
 
   // Delete destroys the stored state on disk too: after another process restart nothing is left.
   assert.equal((await call(current.url, "DELETE", `/instances/${id}`)).status, 200);
-  await current.close();
-  current = await startEdge({ port, persistDir, env: edgeEnv(sim) });
+  await restartEdge();
   const gone = await instance(current, id);
   assert.equal(gone.known, false);
   assert.deepEqual(await messages(current, id), []);

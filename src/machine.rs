@@ -1730,6 +1730,7 @@ impl LifecycleMachine {
                 },
             }),
         };
+        let identity_known = identity.is_some();
         let paused = match v.get("paused") {
             None | Some(Value::Null) => None,
             Some(p) => Some(
@@ -1770,7 +1771,12 @@ impl LifecycleMachine {
             paused,
             queue,
             identity,
-            identity_verified: req_bool(&v, "identityVerified")?,
+            // Added after v1 snapshots were stored: absent, a stored identity counts as verified
+            // (what the machine that wrote the snapshot assumed), so old snapshots still restore.
+            identity_verified: match v.get("identityVerified") {
+                None | Some(Value::Null) => identity_known,
+                Some(_) => req_bool(&v, "identityVerified")?,
+            },
             maintenance_done_ms: opt_num(&v, "maintenanceDoneMs")?,
             seed,
             budget,

@@ -741,3 +741,20 @@ fn machine_from_json_seeds_are_real_restorable_snapshots() {
         dir.display()
     );
 }
+
+#[test]
+fn hostile_webhook_options_are_invalid_option() {
+    // `max_bytes` is a `usize` here (NaN / negative / strings are stopped at the JS boundary).
+    let body = waha_event("evt_1", "WORKING", NOW);
+    for age in [f64::NAN, -1.0, f64::NEG_INFINITY] {
+        let hostile = WebhookLimits {
+            max_age_ms: Some(age),
+            ..limits()
+        };
+        assert_eq!(
+            code_of(parse_webhooks(&body, &hostile)),
+            ErrorCode::InvalidOption,
+            "{age}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startStack } from "../../www/stack.mjs";
-import { eventually, launchBrowser, openPage, screenshot } from "./browser.mjs";
+import { accessibilityProblems, eventually, launchBrowser, openPage, screenshot } from "./browser.mjs";
 
 // 20× real time: the 60 s STARTING watchdog fires after 3 s of wall time. The simulator's start
 // takes 16 s of model time (0.8 s here) so the page's "Connecting…" state is observable.
@@ -39,6 +39,7 @@ test("a fresh visitor provisions an instance lazily; the warm boot takes it to t
   assert.equal(await badge(), "Not connected");
   assert.equal(await page.isVisible("#sim-card"), false);
   await screenshot(page, "01-no-instance");
+  assert.deepEqual(await accessibilityProblems(page), []);
 
   await page.fill("#expected-phone", "+1 555 123 4567"); // turns on the identity check
   await page.click("#connect");
@@ -54,6 +55,7 @@ test("a fresh visitor provisions an instance lazily; the warm boot takes it to t
   const firstQr = await page.getAttribute("#qr-image", "src");
   assert.match(firstQr, /^data:image\/png;base64,/);
   await screenshot(page, "03-qr");
+  assert.deepEqual(await accessibilityProblems(page), []);
 
   // The alternative to scanning: an 8-character code to type on the phone.
   await page.click(".pairing summary");
@@ -104,6 +106,7 @@ test("Power On works from the keyboard alone: Connecting → QR → simulated sc
   await page.waitForSelector('#identity[data-verdict="match"]');
   assert.match(await page.textContent("#status-live"), /Connected/);
   await screenshot(page, "05-connected");
+  assert.deepEqual(await accessibilityProblems(page), []);
 });
 
 test("a message sent while STOPPED starts the session and is delivered exactly once", async () => {
@@ -138,6 +141,7 @@ test("FAILED shows Troubleshoot with the administrator notification; Retry bring
   await visible(".alert-admin");
   assert.match(await page.textContent(".alert-admin"), /Administrator notified/);
   await screenshot(page, "07-failed");
+  assert.deepEqual(await accessibilityProblems(page), []);
   await page.click("#retry").catch(() => {}); // the machine's own delayed restart may have won the race
   await visible("#panel-connected");
   const recovery = (await simLog()).requests.slice(before).filter((r) => r.instanceId === instanceId);
@@ -178,6 +182,7 @@ test("readable at phone width (360 px): no sideways scrolling", async () => {
     const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
     await screenshot(narrow.page, "12-phone-width");
+    assert.deepEqual(await accessibilityProblems(narrow.page), []);
     assert.deepEqual(narrow.problems.filter((p) => p.startsWith("pageerror")), []);
   } finally {
     await narrow.page.close();

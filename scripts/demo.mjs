@@ -53,8 +53,10 @@ async function main() {
       `  fresh start (Connect WhatsApp → QR → "Simulate phone scan"): ${stack.url}/`,
       `  an already linked, switched-off instance (warm boot):        ${stack.url}/?instance=${encodeURIComponent(paired.instance_id)}`,
     );
-  } else if (stack.instanceId) {
-    lines.push(`  your instance: ${stack.url}/?instance=${encodeURIComponent(stack.instanceId)}`);
+  } else {
+    if (stack.instanceId) lines.push(`  your instance: ${stack.url}/?instance=${encodeURIComponent(stack.instanceId)}`);
+    // The API cannot call back into this machine unless it is exposed; the worker then polls.
+    lines.push(`  status webhooks are received at ${stack.url}/api/webhook (expose it to get instant updates)`);
   }
   lines.push(`  ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   console.log(lines.join("\n"));

@@ -48,6 +48,7 @@ export const seenBodies = [];
 
 export async function call(base, method, path, body, headers = {}) {
   const response = await fetch(base + path, {
+    signal: AbortSignal.timeout(WAIT_MS), // a hung server fails the test instead of hanging it
     method,
     headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),

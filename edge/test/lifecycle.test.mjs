@@ -267,6 +267,26 @@ test("identity check: the wrong phone scanned → mismatch verdict, admin told, 
   assert.equal(told.status, "WORKING");
 });
 
+test("warm boot starts a STOPPED instance in the background; Retry restarts; Stop stops", async () => {
+  const warmId = await seedInstance(sim, { jid: "15550007070@c.us" });
+  const booted = await call(edge.url, "POST", `/instances/${warmId}/warm-boot`);
+  assert.equal(booted.status, 200);
+  await waitForStatus(edge, warmId, "WORKING");
+  const ops = (await simRequests(sim, warmId)).map((r) => r.op);
+  assert.deepEqual(ops.slice(0, 2), ["info", "start"], "info first, then one start");
+  assert.equal(ops.filter((op) => op === "start").length, 1);
+
+  const retried = await call(edge.url, "POST", `/instances/${warmId}/retry`);
+  assert.equal(retried.status, 200);
+  await waitFor("the Retry button's restart", async () => (await simRequests(sim, warmId, "restart")).length === 1);
+  await waitForStatus(edge, warmId, "WORKING");
+
+  const stopped = await call(edge.url, "POST", `/instances/${warmId}/stop`);
+  assert.equal(stopped.body.status, "STOPPED");
+  assert.equal(stopped.body.uiAction, "start");
+  assert.equal((await simInstance(sim, warmId)).status, "STOPPED");
+});
+
 test("no response or admin notification ever carried the access token or the webhook secret", () => {
   const everything = [...seenBodies, ...admin.received.map((n) => JSON.stringify(n))].join("\n");
   assert.ok(seenBodies.length > 30);

@@ -4,12 +4,13 @@
 // (same persistence directory) and is delivered exactly once afterwards; delete wipes the disk.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { startEdge } from "../dev.mjs";
 import {
+  TOKEN,
   WEBHOOK_SECRET,
   call,
   edgeEnv,
@@ -23,6 +24,13 @@ import {
   waitFor,
   waitForStatus,
 } from "../test-harness.mjs";
+
+async function filesUnder(dir) {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? e.path, e.name));
+  assert.ok(files.some((f) => f.endsWith(".sqlite")), "the Durable Object storage is on disk");
+  return files;
+}
 
 async function messages(edge, id) {
   return (await call(edge.url, "GET", `/instances/${id}/messages`)).body;
@@ -121,6 +129,13 @@ test("a send made while STARTING survives a workerd restart and is delivered exa
   assert.equal(deliveries.length, 1, "delivered exactly once");
   assert.equal(deliveries[0].messageId, row.messageId);
   assert.ok((await simRequests(sim, id, "restart")).length >= 1, "the watchdog restarted the hung start");
+
+  // Secrets live only in the environment: not one byte of them in the stored state.
+  for (const file of await filesUnder(persistDir)) {
+    const bytes = await readFile(file);
+    assert.equal(bytes.indexOf(TOKEN), -1, `access token stored in ${file}`);
+    assert.equal(bytes.indexOf(WEBHOOK_SECRET), -1, `webhook secret stored in ${file}`);
+  }
 
   // Delete destroys the stored state on disk too: after another process restart nothing is left.
   assert.equal((await call(current.url, "DELETE", `/instances/${id}`)).status, 200);

@@ -53,8 +53,14 @@ export function errorResponseFrom(env, err) {
   return errorResponse(code, message);
 }
 
+/** Request bodies of the JSON API are small (a message text is capped at 64 K characters). */
+const MAX_JSON_BODY_BYTES = 512 * 1024;
+
+/** The body as a JSON object; null when it is not one (or is too large). */
 export async function readJsonBody(request) {
+  if (Number(request.headers.get("content-length")) > MAX_JSON_BODY_BYTES) return null;
   const text = await request.text();
+  if (text.length > MAX_JSON_BODY_BYTES) return null;
   if (!text.trim()) return {};
   try {
     const body = JSON.parse(text);

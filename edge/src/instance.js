@@ -35,6 +35,7 @@ const MAX_SEND_ATTEMPTS = 3;
 const RESPONSE_WAIT_MS = 5_000;
 /** An alarm waits longer: nobody is waiting for it, and its I/O should finish inside it. */
 const ALARM_WAIT_MS = 30_000;
+const SSE_HEARTBEAT_MS = 15_000;
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const MAX_TEXT_CHARS = 65_536;
 
@@ -476,6 +477,15 @@ export class InstanceSupervisor {
     const writer = writable.getWriter();
     this.streams.add(writer);
     this.#write(writer, `retry: 1000\ndata: ${JSON.stringify(this.view())}\n\n`);
+    // A comment line now and then keeps proxies from closing a quiet stream; it also finds
+    // readers that went away (their write fails). Runs only while someone listens.
+    this.heartbeat ??= setInterval(() => {
+      this.#broadcast(": ping\n\n");
+      if (this.streams.size === 0) {
+        clearInterval(this.heartbeat);
+        this.heartbeat = null;
+      }
+    }, SSE_HEARTBEAT_MS);
     return new Response(readable, {
       headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store" },
     });

@@ -81,12 +81,12 @@ async function receiveWebhook(request, env, ctx) {
   if (env.WEBHOOK_SECRET && !(await verifyWebhook(raw, request.headers, env.WEBHOOK_SECRET))) {
     return errorResponse("bad_signature", "webhook signature missing or invalid");
   }
-  const text = new TextDecoder().decode(raw);
   let events;
   let items;
   try {
-    events = await parseWebhooks(text, request.headers);
-    const parsed = JSON.parse(text);
+    // The raw bytes, so that the package's strict UTF-8 check sees exactly what was signed.
+    events = await parseWebhooks(raw, request.headers, { maxBytes: MAX_WEBHOOK_BYTES });
+    const parsed = JSON.parse(new TextDecoder().decode(raw));
     items = Array.isArray(parsed) ? parsed : [parsed];
   } catch (err) {
     return errorResponseFrom(env, err);

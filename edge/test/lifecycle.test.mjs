@@ -136,6 +136,14 @@ test("a webhook with a bad or missing signature is refused with 401 and changes 
   assert.equal(refused.body.error.code, "bad_signature");
   const unsigned = await call(edge.url, "POST", "/webhook", forged.body);
   assert.equal(unsigned.status, 401);
+  // Correctly signed garbage is a 400, never a 5xx.
+  const { createHmac } = await import("node:crypto");
+  for (const garbage of ['{"event":"session.status",', "[1,2,3]", "null"]) {
+    const sign = createHmac("sha512", WEBHOOK_SECRET).update(garbage).digest("hex");
+    const answer = await call(edge.url, "POST", "/webhook", garbage, { "x-webhook-hmac": sign });
+    assert.equal(answer.status, 400, `${garbage} → ${answer.status} ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.body.error.code, "invalid_payload");
+  }
 
   await sleep(800); // longer than the auto-heal delay: a forged FAILED would have restarted by now
   const after = { view: await instance(edge, id), timeline: await timeline(id) };

@@ -6,6 +6,7 @@
 //   DEMO_PORT   dashboard port (default 8080)
 //   DEMO_SPEED  simulator speed-up (default 10: the 60 s STARTING watchdog fires after 6 s and a
 //               QR code rotates every 2 s, slow enough to watch and fast enough to see it all)
+//   DEMO_BACKEND=direct  no edge worker: the package runs in the page (simulator only)
 import { startStack } from "../www/stack.mjs";
 
 const DEFAULT_PORT = 8080;
@@ -36,7 +37,7 @@ async function main() {
   const handlers = { SIGINT: () => stop("SIGINT"), SIGTERM: () => stop("SIGTERM") };
   for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
   const startedAt = Date.now();
-  stack = await startStack({ env: process.env, speed, dashboardPort: port });
+  stack = await startStack({ env: process.env, speed, dashboardPort: port, direct: process.env.DEMO_BACKEND === "direct" });
   // Miniflare adds its own SIGINT/SIGTERM hook that exits at once; the demo closes everything
   // itself (which disposes Miniflare too), so only our handlers stay. Its exit hook remains.
   for (const [signal, handler] of Object.entries(handlers)) {
@@ -44,6 +45,7 @@ async function main() {
   }
 
   const lines = [`wawp-session demo: dashboard → ${stack.url}/`, `  backend: ${stack.describe}`];
+  if (stack.backend === "direct") lines.push("  no edge worker: the wawp-session package runs in the page");
   if (stack.mode === "simulator") {
     // A phone that was linked earlier and a server that was switched off since: opening it shows
     // the warm boot (STOPPED → started in the background → Connected, no QR needed).

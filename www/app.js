@@ -70,6 +70,8 @@ const state = {
   qr: { shownAtMs: 0, lifetimeMs: 0, count: 0, fetching: false, refetchQueued: false },
   lastStatus: "",
   faults: { hangStarting: false, burst429: false },
+  /** Direct mode's in-page backend (www/direct.js); null when the edge worker answers /api. */
+  direct: /** @type {any} */ (null),
 };
 
 // ---------- small helpers ----------
@@ -82,7 +84,22 @@ class ApiError extends Error {
   }
 }
 
+/** HTTP status the edge worker would answer for an error code (edge/src/http.js). */
+const STATUS_FOR_CODE = {
+  bad_request: 400, invalid_payload: 400, invalid_option: 400, not_found: 404, conflict: 409, needs_qr: 409,
+  identity_mismatch: 409, rate_limited: 429, queue_full: 429, timeout: 504, send_timeout: 504,
+};
+
 async function api(method, path, body) {
+  if (state.direct && path.startsWith("/api/")) {
+    // Direct mode: the package in this page answers the worker's routes itself.
+    try {
+      return await state.direct.handle(method, path.slice("/api".length), body);
+    } catch (err) {
+      const code = typeof err?.code === "string" ? err.code : "server";
+      throw new ApiError(err?.status ?? STATUS_FOR_CODE[code] ?? 502, code, String(err?.message ?? err));
+    }
+  }
   const init = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
@@ -424,7 +441,7 @@ async function refreshQr() {
 function setLink(kind) {
   const chip = $("link-chip");
   chip.dataset.link = kind;
-  chip.textContent = { live: "live", polling: "polling", offline: "offline" }[kind];
+  chip.textContent = { live: "live", polling: "polling", offline: "offline", direct: "package in page" }[kind];
 }
 
 function stopUpdates() {
@@ -437,6 +454,11 @@ function stopUpdates() {
 function startUpdates() {
   stopUpdates();
   $("link-chip").hidden = false;
+  if (state.direct) {
+    // Updates come from the supervisor running in this page (see connectDirect).
+    setLink("direct");
+    return;
+  }
   if (!state.instanceId || typeof EventSource === "undefined") return startPolling();
   const source = new EventSource(instancePath("/events"));
   state.eventSource = source;
@@ -867,12 +889,35 @@ function wire() {
   state.tickTimer = setInterval(renderTick, 250);
 }
 
+/** Direct mode: load the package's browser build and let it stand in for the edge worker. */
+async function connectDirect() {
+  const { createDirectBackend } = await import("./direct.js");
+  state.direct = await createDirectBackend({
+    apiBase: state.config.apiBase,
+    token: state.config.token,
+    timingScale: state.config.timingScale,
+    onInstance: (view) => {
+      if (view.instanceId === state.instanceId) renderInstance(view);
+    },
+    onMessage: applyMessageUpdate,
+  });
+  $("footer-mode").textContent = "No edge worker: the wawp-session package runs in this page (nothing is kept on reload).";
+}
+
 async function main() {
   wire();
   try {
     state.config = await api("GET", "/config.json");
   } catch {
-    state.config = { mode: "real", timingScale: 1 };
+    state.config = { mode: "real", backend: "edge", timingScale: 1 };
+  }
+  if (state.config.backend === "direct") {
+    try {
+      await connectDirect();
+    } catch (err) {
+      showError(new Error(`The wawp-session package could not be loaded: ${err?.message ?? err}`));
+      return;
+    }
   }
   if (state.config.mode === "simulator") {
     const chip = $("mode-chip");

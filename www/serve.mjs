@@ -1,7 +1,9 @@
 // The dashboard's own tiny HTTP server (zero dependencies): static files from www/, the package's
-// build under /pkg/, and two proxies so the page talks to one origin only:
-//   /api/*  -> the edge worker (prefix stripped; SSE streamed through unbuffered)
-//   /sim/*  -> the simulator's control API /__sim/* (only in simulator mode)
+// build under /pkg/, and proxies so the page talks to one origin only:
+//   /api/*       -> the edge worker (prefix stripped; SSE streamed through unbuffered)
+//   /sim/*       -> the simulator's control API /__sim/* (only in simulator mode)
+//   /upstream/*  -> the simulator's session API (direct mode only: no edge worker, the package
+//                   runs in the page; see www/direct.js)
 // Always listens on 127.0.0.1.
 import http from "node:http";
 import { createReadStream } from "node:fs";
@@ -114,14 +116,20 @@ function proxy(req, res, targetUrl, openStreams) {
 }
 
 /**
- * @param {{port?: number, edgeUrl: string, simUrl?: string, timingScale?: number}} opts
+ * Without `edgeUrl` the page runs the package itself against the simulator (direct mode); that
+ * needs `simUrl` and the simulator's token, which the page receives (never do this with a real
+ * API token: it would be readable by anyone who can open the page).
+ * @param {{port?: number, edgeUrl?: string, simUrl?: string, timingScale?: number, simToken?: string}} opts
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 1 } = {}) {
-  if (!edgeUrl) throw new Error("startDashboard: edgeUrl is required");
-  const edgeBase = new URL(edgeUrl);
+export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 1, simToken } = {}) {
+  if (!edgeUrl && !(simUrl && simToken)) {
+    throw new Error("startDashboard: edgeUrl, or simUrl + simToken for direct mode, is required");
+  }
+  const edgeBase = edgeUrl ? new URL(edgeUrl) : null;
   const simBase = simUrl ? new URL(simUrl) : null;
-  const config = { mode: simBase ? "simulator" : "real", timingScale: simBase ? timingScale : 1 };
+  const config = { mode: simBase ? "simulator" : "real", backend: edgeBase ? "edge" : "direct", timingScale: simBase ? timingScale : 1 };
+  if (!edgeBase) Object.assign(config, { apiBase: "/upstream", token: simToken });
   const openStreams = new Set();
 
   const server = http.createServer((req, res) => {
@@ -129,7 +137,12 @@ export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 
     const { pathname, search } = url;
     if (pathname === "/config.json") return sendJson(res, 200, config);
     if (pathname.startsWith("/api/")) {
+      if (!edgeBase) return sendError(res, 404, "not_found", "no edge worker in direct mode");
       return proxy(req, res, new URL(pathname.slice("/api".length) + search, edgeBase), openStreams);
+    }
+    if (pathname.startsWith("/upstream/")) {
+      if (edgeBase || !simBase) return sendError(res, 404, "not_found", "the API is reached through the edge worker");
+      return proxy(req, res, new URL(pathname.slice("/upstream".length) + search, simBase), openStreams);
     }
     if (pathname.startsWith("/sim/")) {
       if (!simBase) return sendError(res, 404, "not_found", "no simulator in real mode");

@@ -58,10 +58,14 @@ async function postJson(url, body) {
  *   simulator?: object,                      // extra startSimulator options (timings, seed, ...)
  *   edgeEnv?: Record<string, string>,        // extra edge worker env (e.g. MAX_AUTO_RESTARTS)
  *   persistDir?: string,                     // edge state; a fresh temporary folder by default
+ *   direct?: boolean,                        // no edge worker: the package runs in the page (simulator only)
  * }} [opts]
  */
 export async function startStack(opts = {}) {
   const backend = backendFromEnv(opts.env ?? process.env);
+  if (opts.direct && backend.mode !== "simulator") {
+    throw new Error("direct mode runs against the simulator only (a real token would be handed to the browser)");
+  }
   const speed = backend.mode === "simulator" ? (opts.speed ?? 10) : 1;
   const ownsPersistDir = !opts.persistDir;
   const persistDir = opts.persistDir ?? (await mkdtemp(path.join(os.tmpdir(), "wawp-edge-")));
@@ -80,19 +84,21 @@ export async function startStack(opts = {}) {
       started.push(sim);
       edgeEnv = { WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: SIM_TOKEN, WAWP_FLAVOR: "wawp", TIMING_SCALE: String(speed) };
     }
-    const edge = await startEdge({ port: 0, persistDir, env: { ...edgeEnv, ...opts.edgeEnv } });
-    started.push(edge);
-    if (sim) {
+    const edge = opts.direct ? null : await startEdge({ port: 0, persistDir, env: { ...edgeEnv, ...opts.edgeEnv } });
+    if (edge) started.push(edge);
+    if (sim && edge) {
       // Status changes reach the worker the way production does it: webhooks, not polling.
       await postJson(`${sim.url}/__sim/webhooks`, { url: `${edge.url}/webhook`, shape: "wawp" });
     }
     const dashboard = await startDashboard({
-      port: opts.dashboardPort ?? 0, edgeUrl: edge.url, simUrl: sim?.url, timingScale: speed,
+      port: opts.dashboardPort ?? 0, edgeUrl: edge?.url, simUrl: sim?.url, timingScale: speed,
+      simToken: edge ? undefined : SIM_TOKEN,
     });
     started.push(dashboard);
     return {
       mode: backend.mode, describe: backend.describe, instanceId: backend.instanceId, speed,
-      url: dashboard.url, simUrl: sim?.url ?? null, edgeUrl: edge.url, close,
+      backend: edge ? "edge" : "direct",
+      url: dashboard.url, simUrl: sim?.url ?? null, edgeUrl: edge?.url ?? null, close,
       /** Simulator control API (tests and demo seeding); null in real mode. */
       sim: sim && {
         post: (p, body) => postJson(`${sim.url}/__sim${p}`, body),

@@ -72,7 +72,7 @@ test("npm run demo (simulator): prints the URL, the linked instance warm-boots t
     const instanceId = /\?instance=([A-Za-z0-9_.-]+)/.exec(demo.output())?.[1];
     assert.ok(instanceId, "the pre-linked instance is printed");
     assert.match(await (await fetch(`${url}/`)).text(), /<title>WhatsApp session/);
-    assert.deepEqual(await getJson(`${url}/config.json`), { mode: "simulator", timingScale: 20 });
+    assert.deepEqual(await getJson(`${url}/config.json`), { mode: "simulator", backend: "edge", timingScale: 20 });
     const booted = await getJson(`${url}/api/instances/${instanceId}/warm-boot`, { method: "POST" });
     assert.ok(["STARTING", "WORKING"].includes(booted.status), `warm boot started the STOPPED session: ${booted.status}`);
     await eventually(async () => (await getJson(`${url}/api/instances/${instanceId}`)).status === "WORKING",
@@ -91,7 +91,7 @@ test("with WAWP_ACCESS_TOKEN the demo drives that API (no simulator of its own, 
     assert.doesNotMatch(demo.output(), /external-token/, "the token is never printed");
     const url = /dashboard → (http:\/\/127\.0\.0\.1:\d+)\//.exec(demo.output())?.[1];
     assert.match(demo.output(), new RegExp(`backend: Wawp API at ${api.url.replaceAll(".", "\\.")}`));
-    assert.deepEqual(await getJson(`${url}/config.json`), { mode: "real", timingScale: 1 });
+    assert.deepEqual(await getJson(`${url}/config.json`), { mode: "real", backend: "edge", timingScale: 1 });
     const simProxy = await fetch(`${url}/sim/faults`);
     assert.equal(simProxy.status, 404, "no simulator controls in real mode");
     await simProxy.arrayBuffer();

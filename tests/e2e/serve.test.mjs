@@ -84,7 +84,7 @@ test("serves the page with the right MIME types and keeps reads inside www/ and 
       assert.doesNotMatch(body, /\[package\]|startDashboard/, escape);
     }
     const config = await (await fetch(`${dash.url}/config.json`)).json();
-    assert.deepEqual(config, { mode: "real", timingScale: 1 });
+    assert.deepEqual(config, { mode: "real", backend: "edge", timingScale: 1 });
     const sim = await fetch(`${dash.url}/sim/faults`);
     assert.equal(sim.status, 404, "no simulator proxy in real mode");
     await sim.arrayBuffer();
@@ -113,7 +113,10 @@ test("proxies /api/* and /sim/* with prefixes rewritten, bodies and statuses int
       { method: "GET", url: "/missing", body: "" },
       { method: "POST", url: "/__sim/faults", body: '{"hangStarting":true}' },
     ]);
-    assert.deepEqual(await (await fetch(`${dash.url}/config.json`)).json(), { mode: "simulator", timingScale: 10 });
+    assert.deepEqual(await (await fetch(`${dash.url}/config.json`)).json(), { mode: "simulator", backend: "edge", timingScale: 10 });
+    const upstream = await fetch(`${dash.url}/upstream/v2/session/info`);
+    assert.equal(upstream.status, 404, "the API itself is not exposed when an edge worker runs");
+    await upstream.arrayBuffer();
   } finally {
     await dash.close();
   }

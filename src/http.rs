@@ -492,16 +492,39 @@ fn strip_markup(body: &str) -> String {
                 let close = format!("</{hidden}");
                 pos = lower
                     .get(pos..)
-                    .and_then(|r| r.find(&close))
+                    .and_then(|r| find_bytes(r, &close))
                     .map_or(body.len(), |i| pos + i);
             }
         }
     }
     out.push_str(body.get(pos..).unwrap_or(""));
-    decode_entities(&out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    fold_whitespace(&decode_entities(&out))
+}
+
+/// Runs of whitespace become one space, ends trimmed (`split_whitespace().join(" ")` without
+/// the slice-join machinery in the wasm).
+fn fold_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Byte-wise substring search. `str::find(&str)` brings the Two-Way searcher and its slicing
+/// panics into the wasm (~3 KB); the haystacks here are short excerpts.
+fn find_bytes(haystack: &str, needle: &str) -> Option<usize> {
+    let needle = needle.as_bytes();
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// The common named entities and every numeric one (`&#39;`, `&#x27;`); anything else is left
@@ -575,7 +598,7 @@ pub fn redact_secrets(text: &str) -> String {
     let mut hide: Vec<(usize, usize)> = Vec::new();
     for key in SECRET_KEYS {
         let mut from = 0;
-        while let Some(found) = lower.get(from..).and_then(|l| l.find(key)) {
+        while let Some(found) = lower.get(from..).and_then(|l| find_bytes(l, key)) {
             let start = from + found;
             let mut pos = start + key.len();
             from = pos;
@@ -676,7 +699,8 @@ fn is_success(status: u16) -> bool {
 /// A 422 that a `start` call counts as success (WAHA: "Session 'x' is already started.").
 fn is_already_started(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    lower.contains("already started") || lower.contains("already running")
+    find_bytes(&lower, "already started").is_some()
+        || find_bytes(&lower, "already running").is_some()
 }
 
 /// What a successful `start` returns when the session was already running: the call reached
@@ -754,9 +778,7 @@ pub fn classify_response(
     // Wawp's wrong-state refusal, whatever status carries it, is a conflict (the session is
     // not in the state the call needs), not a malformed request.
     if code == ErrorCode::BadRequest
-        && excerpt
-            .to_ascii_lowercase()
-            .contains("status is not as expected")
+        && find_bytes(&excerpt.to_ascii_lowercase(), "status is not as expected").is_some()
     {
         code = ErrorCode::Conflict;
     }

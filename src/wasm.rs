@@ -8,7 +8,44 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, Object, Reflect};
+// A small free-list allocator instead of dlmalloc: the heap holds a few short-lived strings per
+// call, and dlmalloc's bins cost ~3 KB gzip of the package's 60 KB budget (LockedAllocator: no `unsafe` needed).
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+// The few JS built-ins the surface needs, imported directly: js-sys would bring its futures
+// machinery into the element table (~5 KB of the wasm) for nothing.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
+    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = ownKeys, catch)]
+    fn reflect_own_keys(target: &JsValue) -> Result<Vec<JsValue>, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = construct, catch)]
+    fn reflect_construct(target: &JsValue, args: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Array, js_name = of)]
+    fn array_of3(a: &JsValue, b: &JsValue, c: &JsValue) -> JsValue;
+    /// `Object()`: a fresh plain object.
+    #[wasm_bindgen(js_name = Object)]
+    fn new_object() -> JsValue;
+    /// `Error(message)`: a fresh `Error` (callable without `new`).
+    #[wasm_bindgen(js_name = Error)]
+    fn new_error(message: &str) -> JsValue;
+    /// `String(n)`: the shortest round-trip text of a number.
+    #[wasm_bindgen(js_name = String)]
+    fn number_to_string(n: f64) -> String;
+    /// `Number(text)`.
+    #[wasm_bindgen(js_name = Number)]
+    fn string_to_number(text: &str) -> f64;
+}
+
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::{Backoff, BackoffOptions};
@@ -189,13 +226,13 @@ export interface WebhookEvent {
 
 thread_local! {
     /// The JS `WawpError` class, registered once per instance by the entry.
-    static ERROR_CLASS: RefCell<Option<Function>> = const { RefCell::new(None) };
+    static ERROR_CLASS: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
 /// Registers the JS `WawpError` class (`new WawpError(code, message, details)`); until then,
 /// errors are plain `Error`s with the same properties.
 #[wasm_bindgen(js_name = __setErrorClass)]
-pub fn set_error_class(class: Function) {
+pub fn set_error_class(class: JsValue) {
     ERROR_CLASS.with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
             *slot = Some(class);
@@ -205,12 +242,12 @@ pub fn set_error_class(class: Function) {
 
 fn set_prop(target: &JsValue, key: &str, value: &JsValue) {
     // Setting a property on a fresh plain object or Error cannot fail; ignore the Result.
-    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+    let _ = reflect_set(target, &JsValue::from_str(key), value);
 }
 
 /// The JS error for a core error: a `WawpError` instance when the class is registered.
 fn js_error(error: WawpError) -> JsValue {
-    let details = Object::new();
+    let details = new_object();
     if let Some(status) = error.http_status {
         set_prop(&details, "httpStatus", &JsValue::from(status));
     }
@@ -224,15 +261,15 @@ fn js_error(error: WawpError) -> JsValue {
     let message = JsValue::from_str(&error.message);
     let class = ERROR_CLASS.with(|slot| slot.try_borrow().ok().and_then(|c| c.clone()));
     if let Some(class) = class {
-        if let Ok(instance) = Reflect::construct(&class, &Array::of3(&code, &message, &details)) {
+        if let Ok(instance) = reflect_construct(&class, &array_of3(&code, &message, &details)) {
             return instance;
         }
     }
-    let fallback: JsValue = js_sys::Error::new(&error.message).into();
+    let fallback = new_error(&error.message);
     set_prop(&fallback, "name", &JsValue::from_str("WawpError"));
     set_prop(&fallback, "code", &code);
     for key in ["httpStatus", "retryAfterMs", "op"] {
-        if let Ok(value) = Reflect::get(&details, &JsValue::from_str(key)) {
+        if let Ok(value) = reflect_get(&details, &JsValue::from_str(key)) {
             if !value.is_undefined() {
                 set_prop(&fallback, key, &value);
             }
@@ -263,9 +300,8 @@ fn value_from_js(input: &JsValue) -> Result<Value, WawpError> {
 }
 
 fn stringify(input: &JsValue) -> Result<String, WawpError> {
-    js_sys::JSON::stringify(input)
+    json_stringify(input)
         .ok()
-        .map(JsValue::from)
         .and_then(|s| s.as_string())
         .ok_or_else(|| {
             WawpError::invalid_payload("the value cannot be converted to JSON (cycle or BigInt)")
@@ -274,7 +310,7 @@ fn stringify(input: &JsValue) -> Result<String, WawpError> {
 
 fn value_to_js(value: &Value) -> JsValue {
     // Our own writer's output is always valid JSON; `null` covers the impossible failure.
-    js_sys::JSON::parse(&value.to_json()).unwrap_or(JsValue::NULL)
+    json_parse(&value.to_json()).unwrap_or(JsValue::NULL)
 }
 
 /// An options object: `undefined` / `null` mean "all defaults", anything else must be an object.
@@ -304,14 +340,14 @@ fn reject_non_finite(input: &JsValue, path: &str, depth: usize) -> Result<(), Wa
     }
     // `Reflect` reports a throwing getter or proxy trap as an `Err` instead of unwinding through
     // the wasm; `JSON.stringify` meets the same value next and reports it.
-    let Ok(keys) = Reflect::own_keys(input) else {
+    let Ok(keys) = reflect_own_keys(input) else {
         return Ok(());
     };
-    for key in keys.iter() {
+    for key in &keys {
         let Some(name) = key.as_string() else {
             continue;
         };
-        if let Ok(value) = Reflect::get(input, &key) {
+        if let Ok(value) = reflect_get(input, key) {
             reject_non_finite(&value, &name, depth + 1)?;
         }
     }
@@ -320,15 +356,12 @@ fn reject_non_finite(input: &JsValue, path: &str, depth: usize) -> Result<(), Wa
 
 /// `Number#toString` (see `json::write_fraction`).
 pub(crate) fn js_number_to_string(n: f64) -> String {
-    js_sys::Number::from(n)
-        .to_string_with_radix(10)
-        .map(String::from)
-        .unwrap_or_else(|_| String::from("null"))
+    number_to_string(n)
 }
 
 /// `Number(text)` for a validated literal (see `json::parse_number_literal`).
 pub(crate) fn js_parse_number(text: &str) -> Option<f64> {
-    let n = js_sys::Number::from(JsValue::from_str(text)).value_of();
+    let n = string_to_number(text);
     (!n.is_nan()).then_some(n)
 }
 
@@ -392,7 +425,7 @@ pub fn compare_identity(
     let expected = string_arg(&expected, "expected")?;
     let id = me.as_string().or_else(|| {
         if me.is_object() {
-            Reflect::get(&me, &JsValue::from_str("id"))
+            reflect_get(&me, &JsValue::from_str("id"))
                 .ok()
                 .and_then(|id| id.as_string())
         } else {

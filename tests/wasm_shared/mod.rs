@@ -92,7 +92,7 @@ fn fractional_numbers_round_trip_through_the_js_number_path() {
 #[wasm_bindgen_test]
 fn errors_are_instances_of_the_registered_class_with_a_code() {
     let class = error_class();
-    w::set_error_class(class.clone());
+    w::set_error_class(class.clone().into());
     let error = w::decode_status(JsValue::from_str("{broken")).unwrap_err();
     assert!(is_instance(&error, &class), "not a WawpError instance");
     assert!(error.is_instance_of::<js_sys::Error>());
@@ -120,14 +120,13 @@ fn without_a_constructible_class_errors_are_plain_errors_with_a_code() {
     w::set_error_class(
         Function::new_no_args("return () => {}")
             .call0(&JsValue::UNDEFINED)
-            .unwrap()
-            .into(),
+            .unwrap(),
     );
     let error = w::decode_status(JsValue::from_str("   ")).unwrap_err();
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(get_str(&error, "code"), "invalid_payload");
     assert_eq!(get_str(&error, "name"), "WawpError");
-    w::set_error_class(error_class());
+    w::set_error_class(error_class().into());
 }
 
 #[wasm_bindgen_test]

@@ -326,7 +326,9 @@ function renderInstance(instance) {
 }
 
 function renderAccount(instance) {
-  const me = instance.me ?? instance.identity?.me ?? null;
+  // `me` is the account object; the identity verdict may carry just its id.
+  const verdictMe = instance.identity?.me;
+  const me = instance.me ?? (typeof verdictMe === "string" ? { id: verdictMe } : verdictMe) ?? null;
   const name = me?.pushName || "WhatsApp account";
   $("account-name").textContent = name;
   $("account-number").textContent = me?.id ? phoneOf(me.id) : "Number not reported yet";
@@ -480,10 +482,8 @@ function startUpdates() {
       return;
     }
     if (data?.type === "message") return applyMessageUpdate(data);
-    if (data && typeof data === "object" && "status" in data) {
-      renderInstance(data);
-      if (data.status === "SCAN_QR_CODE") refreshQr(); // every SCAN_QR_CODE event may carry a new code
-    }
+    // Every SCAN_QR_CODE event may carry a new code: renderInstance fetches it again.
+    if (data && typeof data === "object" && "status" in data) renderInstance(data);
   };
   source.onerror = () => {
     failures += 1;

@@ -319,7 +319,7 @@ function renderInstance(instance) {
   $("power-off").hidden = !running;
   $("logout").hidden = !["WORKING", "SCAN_QR_CODE", "FAILED", "LOGOUT"].includes(status);
   $("send-card").hidden = status === "DELETED";
-  $("stability-card").hidden = false;
+  $("stability-card").hidden = status === "DELETED";
   $("sim-card").hidden = state.config.mode !== "simulator" || status === "DELETED";
   renderSimulatorControls();
   renderTick();
@@ -354,7 +354,7 @@ function renderNotifications(instance) {
     );
   }
   const lastError = instance.lastError;
-  if (lastError && instance.status !== "WORKING" && Date.now() - lastError.atMs < 60000) {
+  if (lastError && !["WORKING", "DELETED"].includes(instance.status) && Date.now() - lastError.atMs < 60000) {
     box.append(
       el("div", { class: "alert alert-lasterror", role: "status" },
         el("strong", { text: "Last error · " }), `${lastError.message} (${lastError.code})`),

@@ -229,3 +229,15 @@ test("Logout and Delete ask for confirmation first", async () => {
   assert.ok(ops.includes("logout") && ops.includes("delete"), `${ops}`);
   assert.deepEqual(pageProblems.filter((p) => p.startsWith("pageerror")), []);
 });
+
+test("a bookmarked instance that no longer exists offers to create a new one", async () => {
+  await page.goto(`${stack.url}/?instance=${encodeURIComponent(instanceId)}`);
+  await visible("#connect");
+  assert.equal(await page.textContent("#connect"), "Create instance");
+  assert.equal(await badge(), "Deleted");
+  await screenshot(page, "14-deleted");
+  await page.click("#connect");
+  await visible("#qr-image");
+  const fresh = new URL(page.url()).searchParams.get("instance");
+  assert.ok(fresh && fresh !== instanceId, "a new instance replaced the deleted one");
+});

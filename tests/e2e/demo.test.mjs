@@ -92,6 +92,9 @@ test("with WAWP_ACCESS_TOKEN the demo drives that API (no simulator of its own, 
     const url = /dashboard → (http:\/\/127\.0\.0\.1:\d+)\//.exec(demo.output())?.[1];
     assert.match(demo.output(), new RegExp(`backend: Wawp API at ${api.url.replaceAll(".", "\\.")}`));
     assert.deepEqual(await getJson(`${url}/config.json`), { mode: "real", backend: "edge", timingScale: 1 });
+    for (const file of ["/", "/app.js", "/config.json"]) {
+      assert.doesNotMatch(await (await fetch(url + file)).text(), /external-token/, `${file} never carries the token`);
+    }
     const simProxy = await fetch(`${url}/sim/faults`);
     assert.equal(simProxy.status, 404, "no simulator controls in real mode");
     await simProxy.arrayBuffer();

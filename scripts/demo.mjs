@@ -65,6 +65,7 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`demo failed to start: ${err?.message ?? err}`);
+  const hint = err?.code === "EADDRINUSE" ? " (choose another port with DEMO_PORT=<port>, or 0 for any free one)" : "";
+  console.error(`demo failed to start: ${err?.message ?? err}${hint}`);
   process.exit(1);
 });

@@ -36,11 +36,7 @@ const MODULES_ROOT = "/edge-worker";
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void>, miniflare: Miniflare }>}
  */
 export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false } = {}) {
-  const { script, wasmModules } = await bundleWorker();
-  const modules = [{ type: "ESModule", path: join(MODULES_ROOT, "worker.mjs"), contents: script }];
-  for (const { name, path } of wasmModules) {
-    modules.push({ type: "CompiledWasm", path: join(MODULES_ROOT, name), contents: await readFile(path) });
-  }
+  const modules = await workerModules();
   const bindings = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== null && value !== "") bindings[name] = String(value);
@@ -68,6 +64,39 @@ export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env 
     miniflare,
     close: () => miniflare.dispose(),
   };
+}
+
+/** How long to wait for `npm run build` to finish rewriting pkg/dist when it is caught mid-way. */
+const BUILD_SETTLE_MS = 30_000;
+
+/**
+ * The worker's modules for workerd: the bundle and its `.wasm` files. `pkg/dist/wasm` is rebuilt
+ * in place by `npm run build` (deleted, rewritten, then optimised), so a start that races a build
+ * waits until the wasm is complete and unchanged instead of handing workerd half a file.
+ */
+async function workerModules() {
+  const deadline = Date.now() + BUILD_SETTLE_MS;
+  for (;;) {
+    try {
+      const { script, wasmModules } = await bundleWorker();
+      const modules = [{ type: "ESModule", path: join(MODULES_ROOT, "worker.mjs"), contents: script }];
+      for (const { name, path } of wasmModules) {
+        const bytes = await readFile(path);
+        await sleep(200);
+        const again = await readFile(path);
+        if (!WebAssembly.validate(bytes) || !bytes.equals(again)) throw new Error(`${path} is being rewritten`);
+        modules.push({ type: "CompiledWasm", path: join(MODULES_ROOT, name), contents: bytes });
+      }
+      return modules;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(500);
+    }
+  }
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function main() {

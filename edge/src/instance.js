@@ -556,7 +556,7 @@ export class InstanceSupervisor {
     if (method === "GET" && path === "/events") return this.#openStream();
     if (method === "GET" && path === "/messages") return json(this.#messages());
     if (method === "GET" && path === "/stability") return json(this.#stability());
-    if (method === "DELETE" && path === "/") return this.#delete();
+    if (method === "DELETE" && path === "/") return this.#delete(instanceId);
     if (method === "GET" && path === "/qr") return this.#qr();
     if (method === "POST" && path === "/pairing-code") return this.#pairingCode(request);
     if (method === "POST" && path === "/send") return this.#send(request, instanceId);
@@ -650,13 +650,13 @@ export class InstanceSupervisor {
   }
 
   /** Complete data destruction: the API's instance, then every byte of local state. */
-  async #delete() {
-    if (this.machine || this.instance.instanceId) {
-      try {
-        await this.#client().delete();
-      } catch (err) {
-        if (err?.code !== "not_found") return errorResponseFrom(this.env, err);
-      }
+  async #delete(instanceId) {
+    const { sessionName: knownSession } = this.instance;
+    try {
+      // Also for an instance this edge never adopted: the caller asked for the API's data to go.
+      await apiClient(this.env, { instanceId: this.instance.instanceId ?? instanceId, sessionName: knownSession }).delete();
+    } catch (err) {
+      if (err?.code !== "not_found") return errorResponseFrom(this.env, err);
     }
     const sessionName = this.instance.sessionName;
     this.generation += 1;

@@ -27,7 +27,16 @@ export function machineOptions(env, { expectedJid } = {}) {
   const maxAutoRestarts = Number(env.MAX_AUTO_RESTARTS);
   if (Number.isInteger(maxAutoRestarts) && maxAutoRestarts >= 0) opts.maxAutoRestarts = maxAutoRestarts;
   if (expectedJid) opts.expectedJid = String(expectedJid);
+  const weekday = integerIn(env.MAINTENANCE_WEEKDAY, 0, 6);
+  const hourUtc = integerIn(env.MAINTENANCE_HOUR_UTC, 0, 23);
+  if (weekday !== null && hourUtc !== null) opts.maintenance = { weekday, hourUtc };
   return opts;
+}
+
+function integerIn(value, min, max) {
+  if (value === undefined || value === null || value === "") return null;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= min && n <= max ? n : null;
 }
 
 export function flavor(env) {

@@ -7,18 +7,26 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"  # cargo-installed wasm-bindgen on a fresh shell
 OUT=pkg/dist/wasm
 cargo build --quiet --release --target wasm32-unknown-unknown --lib
-rm -rf "$OUT" && mkdir -p "$OUT"
+# Build beside the live folder and swap it in at the end: a workerd or test starting meanwhile
+# never loads a half-written module.
+mkdir -p pkg/dist
+STAGE=$(mktemp -d pkg/dist/.wasm-build.XXXXXX)
+trap 'rm -rf "$STAGE"' EXIT
 # --experimental-reset-state-function: pkg/src/bindings.js replaces a trapped instance;
 # --omit-default-module-path: the entries say where the .wasm is (one place, bundler-visible).
-wasm-bindgen --target web --out-dir "$OUT" --out-name wawp_session \
+wasm-bindgen --target web --out-dir "$STAGE" --out-name wawp_session \
   --remove-name-section --remove-producers-section \
   --experimental-reset-state-function --omit-default-module-path \
   target/wasm32-unknown-unknown/release/wawp_session.wasm
 if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
   node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$OUT/wawp_session_bg.wasm" -o "$OUT/wawp_session_bg.wasm"
+    "$STAGE/wawp_session_bg.wasm" -o "$STAGE/wawp_session_bg.wasm"
 fi
+chmod 755 "$STAGE"
+if [ -d "$OUT" ]; then mv "$OUT" "$STAGE.old"; fi
+mv "$STAGE" "$OUT"
+rm -rf "$STAGE.old"
 node scripts/sizes.mjs "$OUT"
 # Issue 4 sets a hard budget of 60 KB gzip for the package's wasm: print where we stand.
 node --input-type=module -e '

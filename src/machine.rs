@@ -1268,6 +1268,15 @@ impl LifecycleMachine {
             Some(report) => {
                 self.read_failures = 0;
                 self.observe(report.status, now);
+                // `info` carries `me` too: a different phone shows up even when every
+                // webhook of the re-pair was lost and the session never looked down.
+                if let Some(expected) = self.opts.expected_jid.clone()
+                    && self.status == SessionStatus::Working
+                    && let Some(me) = report.me.as_ref()
+                    && compare_identity(&expected, Some(&me.id)) == IdentityVerdict::Mismatch
+                {
+                    self.apply_identity(IdentityVerdict::Mismatch, Some(me.id.clone()));
+                }
                 if std::mem::take(&mut self.start_if_stopped)
                     && self.status == SessionStatus::Stopped
                 {
@@ -1309,23 +1318,33 @@ impl LifecycleMachine {
             return;
         }
         self.read_failures = 0;
-        self.identity_verified = self.status == SessionStatus::Working;
         let me = result.body.as_ref().and_then(me_id);
         let verdict = compare_identity(&expected, me.as_deref());
+        self.apply_identity(verdict, me);
+    }
+
+    /// A verdict on the paired account (from `me`, or a mismatch seen in `info`).
+    fn apply_identity(&mut self, verdict: IdentityVerdict, me: Option<String>) {
+        let was_mismatch = self.identity_verified
+            && self
+                .identity
+                .as_ref()
+                .is_some_and(|i| i.verdict == IdentityVerdict::Mismatch);
+        let me = me.as_deref().map(normalize_jid);
+        self.identity_verified = self.status == SessionStatus::Working;
         self.identity = Some(IdentityState {
             verdict,
-            me: me.as_deref().map(normalize_jid),
+            me: me.clone(),
         });
         self.dirty = true;
-        self.actions.push_back(Action::Identity {
-            verdict,
-            me: me.as_deref().map(normalize_jid),
-        });
+        self.actions.push_back(Action::Identity { verdict, me });
         if verdict == IdentityVerdict::Mismatch {
             self.reject_queue(ErrorCode::IdentityMismatch);
-            self.actions.push_back(Action::NotifyAdmin {
-                reason: "identity_mismatch",
-            });
+            if !was_mismatch {
+                self.actions.push_back(Action::NotifyAdmin {
+                    reason: "identity_mismatch",
+                });
+            }
         } else {
             self.release_queue();
         }

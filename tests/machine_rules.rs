@@ -1201,3 +1201,32 @@ fn identity_is_checked_again_on_every_return_to_working() {
         ]
     );
 }
+
+#[test]
+fn a_different_phone_in_an_info_answer_is_a_mismatch() {
+    let mut h = Host::expecting();
+    h.working();
+    let at = h.m.poll_timeout().unwrap();
+    assert_eq!(calls(&h.at(at)), vec![Op::Info]);
+    let a = h.ok(
+        Op::Info,
+        Some(r#"{"status":"WORKING","me":{"id":"15550000000@c.us"}}"#),
+    );
+    assert_eq!(notified(&a), vec!["identity_mismatch"]);
+    assert_eq!(
+        rejected(&h.send("x")),
+        vec![("x".into(), ErrorCode::IdentityMismatch)]
+    );
+    // The same phone in info changes nothing.
+    let mut h = Host::expecting();
+    h.working();
+    let at = h.m.poll_timeout().unwrap();
+    h.at(at);
+    assert!(
+        h.ok(
+            Op::Info,
+            Some(r#"{"status":"WORKING","me":{"id":"201012345678@c.us"}}"#)
+        )
+        .is_empty()
+    );
+}

@@ -1165,29 +1165,32 @@ impl<P: Policy> Sim<P> {
                 self.server.right_phone = true;
                 self.set_server_status(SrvStatus::ScanQr);
             }
-            Op::Me => {
-                let me = match (
-                    self.server.status,
-                    self.server.paired,
-                    self.server.right_phone,
-                ) {
-                    (SrvStatus::Working, true, true) => {
-                        format!(r#"{{"id":"{PHONE_JID}","pushName":"Biz"}}"#)
-                    }
-                    (SrvStatus::Working, true, false) => {
-                        format!(r#"{{"id":"{OTHER_PHONE_JID}","pushName":"Personal"}}"#)
-                    }
-                    _ => "null".to_string(),
-                };
-                return success(op, &me);
-            }
+            Op::Me => return success(op, &self.server_me()),
             Op::Info => {}
         }
         let body = format!(
-            r#"{{"name":"wawp-1","status":"{}","config":{{"webhooks":{{}},"proxy":null}}}}"#,
-            self.server.status.wire()
+            r#"{{"name":"wawp-1","status":"{}","me":{},"config":{{"webhooks":{{}},"proxy":null}}}}"#,
+            self.server.status.wire(),
+            self.server_me()
         );
         success(op, &body)
+    }
+
+    /// The `me` object while WORKING and paired, else `null` (as `/me` and `info` answer).
+    fn server_me(&self) -> String {
+        match (
+            self.server.status,
+            self.server.paired,
+            self.server.right_phone,
+        ) {
+            (SrvStatus::Working, true, true) => {
+                format!(r#"{{"id":"{PHONE_JID}","pushName":"Biz"}}"#)
+            }
+            (SrvStatus::Working, true, false) => {
+                format!(r#"{{"id":"{OTHER_PHONE_JID}","pushName":"Personal"}}"#)
+            }
+            _ => "null".to_string(),
+        }
     }
 
     fn account_working_until(&mut self, until: f64) {

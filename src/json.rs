@@ -198,22 +198,58 @@ pub fn parse_number_literal(text: &str) -> Option<f64> {
 }
 
 pub fn write_string(out: &mut String, s: &str) {
-    use core::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Copy runs without anything to escape at once; escapes are ASCII, so every run boundary is
+    // a character boundary of `s`.
+    let mut run_start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(run_start..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(hex_digit(b >> 4));
+            out.push(hex_digit(b & 0xf));
+        } else {
+            out.push_str(escape);
         }
+        run_start = i + 1;
     }
+    out.push_str(s.get(run_start..).unwrap_or_default());
     out.push('"');
+}
+
+fn hex_digit(n: u8) -> char {
+    char::from_digit(u32::from(n), 16).unwrap_or('0')
+}
+
+/// The value of a plain integer literal (optional '-', at most 15 digits: exact in an f64), without
+/// the float parser or a call out to JavaScript. Anything else is `None`.
+fn exact_integer(literal: &[u8]) -> Option<f64> {
+    let (negative, digits) = match literal.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, literal),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
+    }
+    let n = n as f64;
+    // "-0" is the float -0.0, as JSON.parse reads it.
+    Some(if negative { -n } else { n })
 }
 
 /// Parses one JSON document (surrounding whitespace allowed, nothing else after it).
@@ -232,6 +268,7 @@ pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
         ));
     }
     let mut p = Parser {
+        text,
         bytes: text.as_bytes(),
         pos: 0,
     };
@@ -245,6 +282,7 @@ pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
 }
 
 struct Parser<'a> {
+    text: &'a str,
     bytes: &'a [u8],
     pos: usize,
 }
@@ -254,10 +292,14 @@ impl Parser<'_> {
         WawpError::invalid_payload(format!("malformed JSON at byte {}: {what}", self.pos))
     }
 
+    // The crate is built for size (opt-level "z"), which leaves these out of line; they run per
+    // byte, so inlining them is worth their few bytes.
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.pos += 1;
@@ -384,11 +426,14 @@ impl Parser<'_> {
                 return Err(self.error("bad number"));
             }
         }
-        let text = self
+        let literal = self
             .bytes
             .get(start..self.pos)
-            .and_then(|b| core::str::from_utf8(b).ok())
             .ok_or_else(|| self.error("bad number"))?;
+        if let Some(n) = exact_integer(literal) {
+            return Ok(Value::Number(n));
+        }
+        let text = core::str::from_utf8(literal).map_err(|_| self.error("bad number"))?;
         parse_number_literal(text)
             .map(Value::Number)
             .ok_or_else(|| self.error("bad number"))
@@ -422,8 +467,13 @@ impl Parser<'_> {
                 }
                 self.pos += 1;
             }
-            if let Some(run) = self.bytes.get(run_start..self.pos) {
-                out.push_str(&String::from_utf8_lossy(run));
+            // The run ends at an ASCII byte or at the end, so it is whole characters of the &str.
+            if let Some(run) = self.text.get(run_start..self.pos) {
+                if out.is_empty() && self.peek() == Some(b'"') {
+                    self.pos += 1;
+                    return Ok(run.to_string());
+                }
+                out.push_str(run);
             }
             match self.peek() {
                 Some(b'"') => {
@@ -529,6 +579,36 @@ mod tests {
             parse_with_limit("[1,2,3]", 3).unwrap_err().code,
             ErrorCode::PayloadTooLarge
         );
+    }
+
+    #[test]
+    fn writer_escapes_between_plain_runs() {
+        let mut s = String::new();
+        write_string(&mut s, "é\u{1}a\"b\\\n\r\tz😀\u{1f}");
+        assert_eq!(s, r#""é\u0001a\"b\\\n\r\tz😀\u001f""#);
+        assert_eq!(
+            parse(&s).unwrap().as_str(),
+            Some("é\u{1}a\"b\\\n\r\tz😀\u{1f}")
+        );
+    }
+
+    #[test]
+    fn strings_with_and_without_escapes_read_the_same() {
+        assert_eq!(parse(r#""plain é😀""#).unwrap().as_str(), Some("plain é😀"));
+        assert_eq!(parse(r#""""#).unwrap().as_str(), Some(""));
+        assert_eq!(parse(r#""a\u0041é\/""#).unwrap().as_str(), Some("aAé/"));
+    }
+
+    #[test]
+    fn integers_read_exactly_and_other_numbers_as_floats() {
+        let n = |t: &str| parse(t).unwrap().as_f64().unwrap();
+        assert_eq!(n("1764000000123"), 1_764_000_000_123.0);
+        assert_eq!(n("-42"), -42.0);
+        assert!(n("-0").is_sign_negative());
+        assert_eq!(n("999999999999999"), 999_999_999_999_999.0);
+        assert_eq!(n("12345678901234567890"), 1.234_567_890_123_456_8e19);
+        assert_eq!(n("2.5e3"), 2500.0);
+        assert_eq!(n("-0.125"), -0.125);
     }
 
     #[test]

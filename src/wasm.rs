@@ -547,6 +547,64 @@ impl JsRetryBudget {
 #[wasm_bindgen(js_name = LifecycleMachine)]
 pub struct JsLifecycleMachine {
     inner: machine::LifecycleMachine,
+    /// An action taken by `__pollActionIndex` that carries free text, until `__takeAction`.
+    parked: Option<machine::Action>,
+}
+
+/// What `__pollActionIndex` returns when no action is pending.
+const NO_ACTION: i32 = -1;
+/// What `__pollActionIndex` returns when the action is parked for `__takeAction`.
+const PARKED_ACTION: i32 = -2;
+/// Distinct text-free actions are few (ops, statuses, verdicts, reasons); past this many the
+/// table stops growing and actions cross as objects.
+const MAX_ACTION_TEMPLATES: usize = 128;
+
+thread_local! {
+    /// The JSON text of every text-free action seen, by index: `bindings.js` keeps the matching
+    /// objects, so such an action crosses as a number instead of JSON text (a TextDecoder call
+    /// and a `JSON.parse` each). Per instance: a reset instance starts empty, and so does the JS side.
+    static ACTION_TEMPLATES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Actions whose fields are all from small fixed sets. Exhaustive on purpose: a new action
+/// variant must decide whether it may be shared as a template.
+fn is_text_free(action: &machine::Action) -> bool {
+    use machine::Action;
+    match action {
+        Action::Call { .. }
+        | Action::Ui { .. }
+        | Action::ClearIdentity
+        | Action::NotifyAdmin { .. }
+        | Action::Persist => true,
+        Action::Identity { me, .. } => me.is_none(),
+        Action::ReleaseSend { .. } | Action::RejectSend { .. } => false,
+    }
+}
+
+/// The template index of a text-free action (registering it on first sight), if the table has room.
+fn action_template_index(action: &machine::Action) -> Option<i32> {
+    let text = action.to_json();
+    ACTION_TEMPLATES.with(|cell| {
+        let mut templates = cell.try_borrow_mut().ok()?;
+        let index = match templates.iter().position(|t| *t == text) {
+            Some(index) => index,
+            None if templates.len() < MAX_ACTION_TEMPLATES => {
+                templates.push(text);
+                templates.len() - 1
+            }
+            None => return None,
+        };
+        i32::try_from(index).ok()
+    })
+}
+
+/// `__actionTemplate(index)`: the JSON text of a template `__pollActionIndex` returned.
+#[wasm_bindgen(js_name = __actionTemplate)]
+pub fn action_template(index: u32) -> Option<String> {
+    ACTION_TEMPLATES.with(|cell| {
+        let templates = cell.try_borrow().ok()?;
+        templates.get(usize::try_from(index).ok()?).cloned()
+    })
 }
 
 #[wasm_bindgen(js_class = LifecycleMachine)]
@@ -560,6 +618,7 @@ impl JsLifecycleMachine {
             .map_err(js_error)?;
         Ok(JsLifecycleMachine {
             inner: machine::LifecycleMachine::new(opts),
+            parked: None,
         })
     }
 
@@ -576,18 +635,58 @@ impl JsLifecycleMachine {
         Ok(())
     }
 
+    /// `handle({type: "status", input: text}, nowMs)` without turning the event into JSON text
+    /// and the body into an escaped string inside it (`bindings.js` routes such events here).
+    #[wasm_bindgen(js_name = __handleStatusText)]
+    pub fn handle_status_text(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+        now_ms: f64,
+    ) -> JsResult<()> {
+        let text = string_arg(&text, "input")?;
+        let report = status::decode_status_text(&text).map_err(js_error)?;
+        self.inner.handle(Event::Status(Box::new(report)), now_ms);
+        Ok(())
+    }
+
     /// The next action for the host, or `undefined` when there is none.
     #[wasm_bindgen(js_name = pollAction, unchecked_return_type = "Action | undefined")]
     pub fn poll_action(&mut self) -> JsValue {
-        self.inner
-            .poll_action()
+        self.parked
+            .take()
+            .or_else(|| self.inner.poll_action())
+            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action.to_value()))
+    }
+
+    /// `pollAction` for `bindings.js`, without strings: the index of a text-free action's
+    /// template (`__actionTemplate`), `-1` when nothing is pending, or `-2` when the action is
+    /// parked for `__takeAction` (it carries an id or a JID).
+    #[wasm_bindgen(js_name = __pollActionIndex)]
+    pub fn poll_action_index(&mut self) -> i32 {
+        let Some(action) = self.parked.take().or_else(|| self.inner.poll_action()) else {
+            return NO_ACTION;
+        };
+        let index = is_text_free(&action)
+            .then(|| action_template_index(&action))
+            .flatten();
+        index.unwrap_or_else(|| {
+            self.parked = Some(action);
+            PARKED_ACTION
+        })
+    }
+
+    /// The action `__pollActionIndex` parked, as an object (`undefined` if none is parked).
+    #[wasm_bindgen(js_name = __takeAction, unchecked_return_type = "Action | undefined")]
+    pub fn take_action(&mut self) -> JsValue {
+        self.parked
+            .take()
             .map_or(JsValue::UNDEFINED, |action| value_to_js(&action.to_value()))
     }
 
     /// Every pending action at once (one boundary crossing instead of one per action).
     #[wasm_bindgen(js_name = drainActions, unchecked_return_type = "Action[]")]
     pub fn drain_actions(&mut self) -> JsValue {
-        let mut actions = Vec::new();
+        let mut actions: Vec<Value> = self.parked.take().iter().map(|a| a.to_value()).collect();
         while let Some(action) = self.inner.poll_action() {
             actions.push(action.to_value());
         }
@@ -617,7 +716,10 @@ impl JsLifecycleMachine {
     ) -> JsResult<JsLifecycleMachine> {
         let json = string_arg(&json, "json")?;
         let inner = machine::LifecycleMachine::from_json(&json).map_err(js_error)?;
-        Ok(JsLifecycleMachine { inner })
+        Ok(JsLifecycleMachine {
+            inner,
+            parked: None,
+        })
     }
 
     #[wasm_bindgen(getter, unchecked_return_type = "SessionStatus")]

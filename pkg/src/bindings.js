@@ -25,6 +25,7 @@ import glueInit, {
   __classifyResponse as glueClassifyResponse,
   __mayRetry as glueMayRetry,
   __parseWebhookBody as glueParseWebhookBody,
+  __actionTemplate as glueActionTemplate,
 } from "../dist/wasm/wawp_session.js";
 import { WawpError } from "./error.js";
 
@@ -73,9 +74,15 @@ function notReady() {
   return new WawpError("closed", "wawp-session is not initialised: call `await init()` first");
 }
 
+/** Action objects by template index (see `fastMachinePaths`); tied to the current instance. */
+let actionTemplates = [];
+/** `__pollActionIndex`: the action is parked for `__takeAction`. */
+const PARKED_ACTION = -2;
+
 function recover(error) {
   if (error instanceof WebAssembly.RuntimeError) {
     resetState();
+    actionTemplates = [];
     setErrorClass(WawpError);
     recoveries += 1;
   }
@@ -124,8 +131,41 @@ function guardClass(cls) {
   });
 }
 
+/**
+ * The machine's hot path without JSON text where it can be avoided (same results as the glue's
+ * own `handle` / `pollAction`, which stay the general path):
+ * - a status event with a text input (a webhook body, a status name) goes straight to the decoder
+ *   instead of being stringified into an event and parsed twice;
+ * - an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the index of a
+ *   template object kept here (copied per call: callers own what they get); the rest as objects.
+ */
+function fastMachinePaths(proto) {
+  const general = proto.handle;
+  const { __handleStatusText: handleStatusText, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
+  const actionTemplate = guard(glueActionTemplate);
+  Object.assign(proto, {
+    handle(event, nowMs) {
+      if (event !== null && typeof event === "object" && event.type === "status" && typeof event.input === "string") {
+        return handleStatusText.call(this, event.input, nowMs);
+      }
+      return general.call(this, event, nowMs);
+    },
+    pollAction() {
+      const index = pollActionIndex.call(this);
+      if (index >= 0) return { ...(actionTemplates[index] ??= JSON.parse(actionTemplate(index))) };
+      return index === PARKED_ACTION ? takeAction.call(this) : undefined;
+    },
+    drainActions() {
+      const actions = [];
+      for (let action = this.pollAction(); action !== undefined; action = this.pollAction()) actions.push(action);
+      return actions;
+    },
+  });
+}
+
 export const Backoff = guardClass(GlueBackoff);
 export const LifecycleMachine = guardClass(GlueLifecycleMachine);
+fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
 export const decodeStatus = guard(glueDecodeStatus);
 export const uiActionFor = guard(glueUiActionFor);

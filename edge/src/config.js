@@ -19,6 +19,15 @@ export function timingScale(env) {
   return Number.isFinite(scale) && scale > 0 ? scale : 1;
 }
 
+/** Replay window for signed webhooks: an event dated more than this far from now (by its own
+ *  timestamp) is refused as `stale_event`, so a captured delivery cannot be replayed later. Wide
+ *  enough for the senders' own retries (WAHA: 15 × 2 s; exponential ≈ minutes). Real time, never
+ *  scaled: the simulator dates its events with the wall clock. */
+export function webhookMaxAgeMs(env) {
+  const ms = Number(env.WEBHOOK_MAX_AGE_MS ?? 15 * 60_000);
+  return Number.isFinite(ms) && ms > 0 ? ms : 15 * 60_000;
+}
+
 /** Machine options for a new instance; `expectedJid` comes from the create request. */
 export function machineOptions(env, { expectedJid } = {}) {
   const scale = timingScale(env);

@@ -3,7 +3,7 @@
 // HTTP contract: docs/CONTRACTS.md §3.
 
 import { parseWebhooks, verifyWebhook } from "wawp-session";
-import { apiClient } from "./config.js";
+import { apiClient, webhookMaxAgeMs } from "./config.js";
 import { errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
 import { InstanceSupervisor } from "./instance.js";
 import { SessionNames, instanceForSession, rememberSessionName } from "./session-names.js";
@@ -85,7 +85,10 @@ async function receiveWebhook(request, env, ctx) {
   let items;
   try {
     // The raw bytes, so that the package's strict UTF-8 check sees exactly what was signed.
-    events = await parseWebhooks(raw, request.headers, { maxBytes: MAX_WEBHOOK_BYTES });
+    events = await parseWebhooks(raw, request.headers, {
+      maxBytes: MAX_WEBHOOK_BYTES,
+      maxAgeMs: webhookMaxAgeMs(env),
+    });
     const parsed = JSON.parse(new TextDecoder().decode(raw));
     items = Array.isArray(parsed) ? parsed : [parsed];
   } catch (err) {

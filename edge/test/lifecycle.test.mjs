@@ -189,6 +189,22 @@ test("replayed and reordered webhooks are ignored", async () => {
   assert.equal((await simRequests(sim, id, "start")).length, before.starts, "no start from an old STOPPED");
 });
 
+test("a signed webhook replayed after the replay window is refused as stale", async () => {
+  const before = { timeline: await timeline(id), view: await instance(edge, id) };
+  const captured = signedStatusEvent({
+    instanceId: id,
+    status: "FAILED",
+    id: "evt_edge_captured_1",
+    timestamp: Date.now() - 60 * 60_000, // an hour old: outside the 15 min window
+  });
+  const response = await call(edge.url, "POST", "/webhook", captured.body, captured.headers);
+  assert.equal(response.status, 400);
+  assert.equal(response.body.error.code, "stale_event");
+  await sleep(300);
+  assert.deepEqual(await timeline(id), before.timeline);
+  assert.equal((await instance(edge, id)).status, before.view.status);
+});
+
 test("the events stream carries instance objects and message updates", async () => {
   let sent;
   const events = await readEvents(

@@ -28,6 +28,8 @@ export class SessionSupervisor {
   #nextSendId = 1;
   /** op → the settled-promise of the call in flight for it. */
   #inFlight = new Map();
+  /** The machine's state at its last `persist` (a `toJSON()` text): what a rebuild restores. */
+  #persisted;
 
   /** @param {import("./supervisor.d.ts").SupervisorOptions} opts */
   constructor(opts) {
@@ -48,18 +50,19 @@ export class SessionSupervisor {
     this.#onEvent = onEvent;
     this.#budget = budget;
     this.#machine = new LifecycleMachine(machineOptions);
+    this.#persisted = this.#machine.toJSON();
   }
 
   get status() {
-    return this.#machine.status;
+    return this.#withMachine((machine) => machine.status);
   }
 
   get queuedSends() {
-    return this.#machine.queuedSends;
+    return this.#withMachine((machine) => machine.queuedSends);
   }
 
   snapshot() {
-    return this.#machine.snapshot();
+    return this.#withMachine((machine) => machine.snapshot());
   }
 
   /**
@@ -177,20 +180,44 @@ export class SessionSupervisor {
     try {
       while (this.#queue.length > 0 && !this.#closed) {
         const entry = this.#queue.shift();
+        let actions;
         try {
-          this.#machine.handle(entry.event, Date.now());
+          actions = this.#step(entry.event);
         } catch (err) {
           entry.reject(asWawpError(err));
           continue;
         }
-        // One boundary crossing for all pending actions (same as pollAction() until undefined).
-        for (const action of this.#machine.drainActions()) this.#perform(action, entry);
+        for (const action of actions) this.#perform(action, entry);
         entry.resolve();
       }
     } finally {
       this.#draining = false;
     }
     this.#armTimer();
+  }
+
+  /**
+   * handle + drain (one boundary crossing for all pending actions). If the wasm instance trapped
+   * since the machine was made (the package then swaps in a fresh instance and old objects throw
+   * "Invalid stale object"), the machine is rebuilt from its last persisted state and the event
+   * applied again: calls in flight still answer the new machine, nothing queued is lost.
+   */
+  #step(event) {
+    return this.#withMachine((machine) => {
+      machine.handle(event, Date.now());
+      return machine.drainActions();
+    });
+  }
+
+  /** Runs `use(machine)`, rebuilding the machine once if it belonged to a trapped instance. */
+  #withMachine(use) {
+    try {
+      return use(this.#machine);
+    } catch (err) {
+      if (err instanceof WawpError) throw err;
+      this.#machine = LifecycleMachine.fromJSON(this.#persisted);
+      return use(this.#machine);
+    }
   }
 
   /** One machine action. Returns the outcome promise for `call`s. */
@@ -215,8 +242,11 @@ export class SessionSupervisor {
         send.reject(new WawpError(action.code, `send rejected: ${action.code}`));
         return undefined;
       }
+      case "persist":
+        this.#persisted = this.#machine.toJSON();
+        return undefined;
       default:
-        // ui, identity, clear_identity, notify_admin, persist: for the host, via onEvent.
+        // ui, identity, clear_identity, notify_admin: for the host, via onEvent.
         return undefined;
     }
   }
@@ -266,7 +296,7 @@ export class SessionSupervisor {
   /** Exactly one timer, at the machine's earliest deadline. */
   #armTimer() {
     if (this.#closed) return;
-    const at = this.#machine.pollTimeout();
+    const at = this.#withMachine((machine) => machine.pollTimeout());
     const deadline = at === undefined || at === null ? undefined : at;
     if (deadline === this.#timerAt && this.#timer !== undefined) return;
     clearTimeout(this.#timer);

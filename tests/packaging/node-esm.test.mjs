@@ -72,6 +72,39 @@ test("a trapped instance is replaced: later calls work, old objects refuse", () 
   assert.equal(out.fresh, "WORKING");
 });
 
+test("a SessionSupervisor made before a trap rebuilds its machine and keeps its queue", () => {
+  // Same real trap as above; the supervisor's machine belongs to the dead instance. A scripted
+  // client (no network): info says STOPPED, start succeeds, then the status arrives as a webhook.
+  const out = runModule(
+    "trap-supervisor.mjs",
+    `import * as w from "wawp-session";
+     const glue = await import(new URL("./node_modules/wawp-session/dist/wasm/wawp_session.js", import.meta.url).href);
+     const calls = [];
+     const client = {
+       info: async () => { calls.push("info"); return { status: "STOPPED" }; },
+       start: async () => { calls.push("start"); return { status: "STARTING" }; },
+       restart: async () => ({ status: "STARTING" }), stop: async () => ({ status: "STOPPED" }),
+       logout: async () => ({ status: "SCAN_QR_CODE" }), me: async () => null,
+     };
+     const sup = new w.SessionSupervisor({ client });
+     const sent = sup.sendWhenReady(async () => "delivered");   // queued, start in flight
+     await new Promise((r) => setTimeout(r, 20));
+     const memory = glue.initSync().memory;
+     memory.grow(65536 - memory.buffer.byteLength / 65536);
+     let trap;
+     try { w.decodeStatus("x".repeat(4_000_000)); } catch (e) { trap = e.constructor.name; }
+     sup.observe("WORKING");                                     // first use after the trap
+     const result = await Promise.race([sent, new Promise((r) => setTimeout(() => r("timed out"), 2000))]);
+     const status = sup.status;
+     sup.close();
+     console.log(JSON.stringify({ trap, result, status, starts: calls.filter((c) => c === "start").length }));`,
+  );
+  assert.equal(out.trap, "RuntimeError");
+  assert.equal(out.result, "delivered", "the send queued before the trap is released after it");
+  assert.equal(out.status, "WORKING");
+  assert.equal(out.starts, 1);
+});
+
 test("wrong-typed arguments from plain JS never trap the instance", () => {
   // Every public function and method with values of the wrong type (numbers, objects, symbols
   // where strings belong, ...): errors are fine, a WebAssembly.RuntimeError is not — it would

@@ -26,7 +26,12 @@ pub enum Value {
 impl Value {
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
-            Value::Object(fields) => fields.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v),
+            // Lengths first: most keys differ in length, and the byte compare is a call.
+            Value::Object(fields) => fields
+                .iter()
+                .rev()
+                .find(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
+                .map(|(_, v)| v),
             _ => None,
         }
     }
@@ -71,7 +76,7 @@ impl Value {
     pub fn str_field(&self, key: &str) -> Option<&str> {
         self.get(key)
             .and_then(Value::as_str)
-            .map(str::trim)
+            .map(trim)
             .filter(|s| !s.is_empty())
     }
 
@@ -117,6 +122,19 @@ impl Value {
                 out.push('}');
             }
         }
+    }
+}
+
+/// `str::trim`, without its per-character Unicode test when both ends are visible ASCII (the
+/// usual case: ids, names, statuses).
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&first), Some(&last))
+            if (b'!'..=b'~').contains(&first) && (b'!'..=b'~').contains(&last) =>
+        {
+            s
+        }
+        _ => s.trim(),
     }
 }
 
@@ -335,7 +353,8 @@ impl Parser<'_> {
 
     fn object(&mut self, depth: usize) -> Result<Value> {
         self.pos += 1; // '{'
-        let mut fields = Vec::new();
+        // Room for a typical payload object at once instead of growing 4 → 8 → 16.
+        let mut fields = Vec::with_capacity(8);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;

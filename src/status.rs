@@ -301,19 +301,22 @@ fn decode_object(v: &Value) -> Result<StatusReport> {
     let payload = v.get("payload").filter(|p| p.is_object());
     // Where the status lives: WAHA envelope payload.status, else top level, else the newest of
     // payload.statuses (older builds and partial payloads).
-    let latest_history = payload
-        .and_then(|p| p.get("statuses"))
-        .and_then(Value::as_array)
-        .and_then(|history| {
-            history
-                .iter()
-                .filter(|h| h.str_field("status").is_some())
-                .max_by(|a, b| {
-                    let ta = a.num_field("timestamp").unwrap_or(f64::MIN);
-                    let tb = b.num_field("timestamp").unwrap_or(f64::MIN);
-                    ta.total_cmp(&tb)
-                })
-        });
+    // Only looked for when the status or the time is not elsewhere (the usual envelope has both).
+    let latest_history = || {
+        payload
+            .and_then(|p| p.get("statuses"))
+            .and_then(Value::as_array)
+            .and_then(|history| {
+                history
+                    .iter()
+                    .filter(|h| h.str_field("status").is_some())
+                    .max_by(|a, b| {
+                        let ta = a.num_field("timestamp").unwrap_or(f64::MIN);
+                        let tb = b.num_field("timestamp").unwrap_or(f64::MIN);
+                        ta.total_cmp(&tb)
+                    })
+            })
+    };
     // `rawStatus` first among top-level fields: a StatusReport of an unknown status says
     // `status: "UNKNOWN"` and keeps the original in `rawStatus`.
     let raw = payload
@@ -323,7 +326,7 @@ fn decode_object(v: &Value) -> Result<StatusReport> {
                 .and(v.str_field("rawStatus"))
                 .or_else(|| v.str_field("status"))
         })
-        .or_else(|| latest_history.and_then(|h| h.str_field("status")))
+        .or_else(|| latest_history().and_then(|h| h.str_field("status")))
         .ok_or_else(|| WawpError::invalid_payload("no status field in the object"))?;
 
     let text = |key: &str| v.str_field(key).map(str::to_string);
@@ -335,7 +338,7 @@ fn decode_object(v: &Value) -> Result<StatusReport> {
         .num_field("timestamp")
         .or_else(|| v.num_field("atMs"))
         .or_else(|| v.num_field("ts").map(seconds_to_ms))
-        .or_else(|| latest_history.and_then(|h| h.num_field("timestamp")));
+        .or_else(|| latest_history().and_then(|h| h.num_field("timestamp")));
 
     Ok(StatusReport {
         status: SessionStatus::parse(raw),

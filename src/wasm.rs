@@ -399,6 +399,20 @@ pub fn decode_status(
     Ok(value_to_js(&report.to_value()))
 }
 
+/// `decodeStatus` of a text as UTF-8 bytes (see `__handleStatusUtf8`).
+fn decode_utf8(utf8: &[u8]) -> Result<status::StatusReport, WawpError> {
+    let text = core::str::from_utf8(utf8)
+        .map_err(|_| WawpError::invalid_payload("the status text is not valid UTF-8"))?;
+    status::decode_status_text(text)
+}
+
+/// `decodeStatus(text)` for `bindings.js`, with the text as UTF-8 bytes.
+#[wasm_bindgen(js_name = __decodeStatusUtf8, unchecked_return_type = "StatusReport")]
+pub fn decode_status_utf8(utf8: &[u8]) -> JsResult<JsValue> {
+    let report = decode_utf8(utf8).map_err(js_error)?;
+    Ok(value_to_js(&report.to_value()))
+}
+
 /// `uiActionFor(status)`: the UI action for a status name (unknown names → "inspect").
 #[wasm_bindgen(js_name = uiActionFor, unchecked_return_type = "UiAction")]
 pub fn ui_action_for(
@@ -560,10 +574,10 @@ const PARKED_ACTION: i32 = -2;
 const MAX_ACTION_TEMPLATES: usize = 128;
 
 thread_local! {
-    /// The JSON text of every text-free action seen, by index: `bindings.js` keeps the matching
-    /// objects, so such an action crosses as a number instead of JSON text (a TextDecoder call
-    /// and a `JSON.parse` each). Per instance: a reset instance starts empty, and so does the JS side.
-    static ACTION_TEMPLATES: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Every text-free action seen, by index: `bindings.js` keeps the matching objects, so such
+    /// an action crosses as a number instead of JSON text (a TextDecoder call and a `JSON.parse`
+    /// each). Per instance: a reset instance starts empty, and so does the JS side.
+    static ACTION_TEMPLATES: RefCell<Vec<machine::Action>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Actions whose fields are all from small fixed sets. Exhaustive on purpose: a new action
@@ -582,19 +596,21 @@ fn is_text_free(action: &machine::Action) -> bool {
 }
 
 /// The template index of a text-free action (registering it on first sight), if the table has room.
-fn action_template_index(action: &machine::Action) -> Option<i32> {
-    let text = action.to_json();
+fn action_template_index(action: machine::Action) -> Result<i32, machine::Action> {
     ACTION_TEMPLATES.with(|cell| {
-        let mut templates = cell.try_borrow_mut().ok()?;
-        let index = match templates.iter().position(|t| *t == text) {
+        let Ok(mut templates) = cell.try_borrow_mut() else {
+            return Err(action);
+        };
+        let index = match templates.iter().position(|t| *t == action) {
             Some(index) => index,
             None if templates.len() < MAX_ACTION_TEMPLATES => {
-                templates.push(text);
+                templates.push(action);
                 templates.len() - 1
             }
-            None => return None,
+            None => return Err(action),
         };
-        i32::try_from(index).ok()
+        // The table is bounded far below i32::MAX.
+        Ok(i32::try_from(index).unwrap_or(NO_ACTION))
     })
 }
 
@@ -603,7 +619,9 @@ fn action_template_index(action: &machine::Action) -> Option<i32> {
 pub fn action_template(index: u32) -> Option<String> {
     ACTION_TEMPLATES.with(|cell| {
         let templates = cell.try_borrow().ok()?;
-        templates.get(usize::try_from(index).ok()?).cloned()
+        templates
+            .get(usize::try_from(index).ok()?)
+            .map(machine::Action::to_json)
     })
 }
 
@@ -635,16 +653,12 @@ impl JsLifecycleMachine {
         Ok(())
     }
 
-    /// `handle({type: "status", input: text}, nowMs)` without turning the event into JSON text
-    /// and the body into an escaped string inside it (`bindings.js` routes such events here).
-    #[wasm_bindgen(js_name = __handleStatusText)]
-    pub fn handle_status_text(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
-        now_ms: f64,
-    ) -> JsResult<()> {
-        let text = string_arg(&text, "input")?;
-        let report = status::decode_status_text(&text).map_err(js_error)?;
+    /// `handle({type: "status", input: text}, nowMs)` with the text as UTF-8 bytes
+    /// (`TextEncoder`): no event JSON, no escaped copy of the body inside it, and a byte copy
+    /// instead of the glue's per-character string transfer. `bindings.js` routes such events here.
+    #[wasm_bindgen(js_name = __handleStatusUtf8)]
+    pub fn handle_status_utf8(&mut self, utf8: &[u8], now_ms: f64) -> JsResult<()> {
+        let report = decode_utf8(utf8).map_err(js_error)?;
         self.inner.handle(Event::Status(Box::new(report)), now_ms);
         Ok(())
     }
@@ -666,10 +680,12 @@ impl JsLifecycleMachine {
         let Some(action) = self.parked.take().or_else(|| self.inner.poll_action()) else {
             return NO_ACTION;
         };
-        let index = is_text_free(&action)
-            .then(|| action_template_index(&action))
-            .flatten();
-        index.unwrap_or_else(|| {
+        let templated = if is_text_free(&action) {
+            action_template_index(action)
+        } else {
+            Err(action)
+        };
+        templated.unwrap_or_else(|action| {
             self.parked = Some(action);
             PARKED_ACTION
         })

@@ -26,6 +26,7 @@ import glueInit, {
   __mayRetry as glueMayRetry,
   __parseWebhookBody as glueParseWebhookBody,
   __actionTemplate as glueActionTemplate,
+  __decodeStatusUtf8 as glueDecodeStatusUtf8,
 } from "../dist/wasm/wawp_session.js";
 import { WawpError } from "./error.js";
 
@@ -74,6 +75,22 @@ function notReady() {
   return new WawpError("closed", "wawp-session is not initialised: call `await init()` first");
 }
 
+/**
+ * Texts cross as UTF-8 bytes on the hot paths: encoded into a reused buffer, then one copy into
+ * the wasm memory, where the glue's string transfer goes character by character.
+ */
+const encoder = new TextEncoder();
+/** Grows up to this size (bodies past it are encoded into a fresh array, not kept). */
+const SCRATCH_MAX = 64 * 1024;
+let scratch = new Uint8Array(1024);
+function utf8(text) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  const worst = text.length * 3;
+  if (worst > SCRATCH_MAX) return encoder.encode(text);
+  if (worst > scratch.length) scratch = new Uint8Array(SCRATCH_MAX);
+  const { written } = encoder.encodeInto(text, scratch);
+  return scratch.subarray(0, written);
+}
 /** Action objects by template index (see `fastMachinePaths`); tied to the current instance. */
 let actionTemplates = [];
 /** `__pollActionIndex`: the action is parked for `__takeAction`. */
@@ -135,18 +152,18 @@ function guardClass(cls) {
  * The machine's hot path without JSON text where it can be avoided (same results as the glue's
  * own `handle` / `pollAction`, which stay the general path):
  * - a status event with a text input (a webhook body, a status name) goes straight to the decoder
- *   instead of being stringified into an event and parsed twice;
+ *   as UTF-8 bytes instead of being stringified into an event and parsed twice;
  * - an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the index of a
  *   template object kept here (copied per call: callers own what they get); the rest as objects.
  */
 function fastMachinePaths(proto) {
   const general = proto.handle;
-  const { __handleStatusText: handleStatusText, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
+  const { __handleStatusUtf8: handleStatusUtf8, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
   const actionTemplate = guard(glueActionTemplate);
   Object.assign(proto, {
     handle(event, nowMs) {
       if (event !== null && typeof event === "object" && event.type === "status" && typeof event.input === "string") {
-        return handleStatusText.call(this, event.input, nowMs);
+        return handleStatusUtf8.call(this, utf8(event.input), nowMs);
       }
       return general.call(this, event, nowMs);
     },
@@ -167,7 +184,11 @@ export const Backoff = guardClass(GlueBackoff);
 export const LifecycleMachine = guardClass(GlueLifecycleMachine);
 fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
-export const decodeStatus = guard(glueDecodeStatus);
+const decodeStatusUtf8 = guard(glueDecodeStatusUtf8);
+const decodeStatusValue = guard(glueDecodeStatus);
+export function decodeStatus(input) {
+  return typeof input === "string" ? decodeStatusUtf8(utf8(input)) : decodeStatusValue(input);
+}
 export const uiActionFor = guard(glueUiActionFor);
 export const normalizeJid = guard(glueNormalizeJid);
 export const compareIdentity = guard(glueCompareIdentity);

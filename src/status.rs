@@ -129,6 +129,17 @@ pub enum UiAction {
 }
 
 impl UiAction {
+    pub const ALL: [UiAction; 8] = [
+        UiAction::Start,
+        UiAction::Connecting,
+        UiAction::ScanQr,
+        UiAction::Connected,
+        UiAction::Troubleshoot,
+        UiAction::Provision,
+        UiAction::Passkey,
+        UiAction::Inspect,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             UiAction::Start => "start",
@@ -143,18 +154,7 @@ impl UiAction {
     }
 
     pub fn parse(s: &str) -> Option<UiAction> {
-        [
-            UiAction::Start,
-            UiAction::Connecting,
-            UiAction::ScanQr,
-            UiAction::Connected,
-            UiAction::Troubleshoot,
-            UiAction::Provision,
-            UiAction::Passkey,
-            UiAction::Inspect,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        UiAction::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 

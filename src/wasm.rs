@@ -422,6 +422,28 @@ pub fn ui_action_for(
     Ok(status::ui_action_for(&status).as_str().to_string())
 }
 
+/// `uiActionFor` for `bindings.js`: the status name as UTF-8 bytes in, the action's index in
+/// `UiAction::ALL` out (`__uiActionName` gives its name once; no string crosses per call).
+#[wasm_bindgen(js_name = __uiActionIndex)]
+pub fn ui_action_index(utf8: &[u8]) -> u32 {
+    let action =
+        core::str::from_utf8(utf8).map_or(status::UiAction::Inspect, status::ui_action_for);
+    status::UiAction::ALL
+        .iter()
+        .position(|a| *a == action)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// The name of the UI action at `index` of `__uiActionIndex`.
+#[wasm_bindgen(js_name = __uiActionName)]
+pub fn ui_action_name(index: u32) -> Option<String> {
+    let index = usize::try_from(index).ok()?;
+    status::UiAction::ALL
+        .get(index)
+        .map(|a| a.as_str().to_string())
+}
+
 /// `normalizeJid(jid)`: drops `:device`, maps `@s.whatsapp.net` to `@c.us`.
 #[wasm_bindgen(js_name = normalizeJid)]
 pub fn normalize_jid(

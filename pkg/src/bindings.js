@@ -27,6 +27,8 @@ import glueInit, {
   __parseWebhookBody as glueParseWebhookBody,
   __actionTemplate as glueActionTemplate,
   __decodeStatusUtf8 as glueDecodeStatusUtf8,
+  __uiActionIndex as glueUiActionIndex,
+  __uiActionName as glueUiActionName,
 } from "../dist/wasm/wawp_session.js";
 import { WawpError } from "./error.js";
 
@@ -189,7 +191,23 @@ const decodeStatusValue = guard(glueDecodeStatus);
 export function decodeStatus(input) {
   return typeof input === "string" ? decodeStatusUtf8(utf8(input)) : decodeStatusValue(input);
 }
-export const uiActionFor = guard(glueUiActionFor);
+const uiActionChecked = guard(glueUiActionFor);
+const uiActionIndex = guard(glueUiActionIndex);
+const uiActionName = guard(glueUiActionName);
+/** UI action names by index, asked of the wasm once each (they are the same in every instance). */
+const uiActionNames = [];
+/** Answers for the status names seen (a pure function of the text); bounded against odd inputs. */
+const uiActionMemo = new Map();
+const UI_ACTION_MEMO_MAX = 64;
+export function uiActionFor(status) {
+  if (typeof status !== "string") return uiActionChecked(status); // throws the typed error
+  const known = uiActionMemo.get(status);
+  if (known !== undefined) return known;
+  const index = uiActionIndex(utf8(status));
+  const action = (uiActionNames[index] ??= uiActionName(index));
+  if (uiActionMemo.size < UI_ACTION_MEMO_MAX) uiActionMemo.set(status, action);
+  return action;
+}
 export const normalizeJid = guard(glueNormalizeJid);
 export const compareIdentity = guard(glueCompareIdentity);
 export const parseRetryAfter = guard(glueParseRetryAfter);

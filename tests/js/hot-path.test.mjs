@@ -122,3 +122,20 @@ test("a status event with a non-string input still takes the general path and it
   m.handle({ type: "status", input: { status: "WORKING" } }, 2);
   assert.equal(m.status, "WORKING");
 });
+
+test("uiActionFor (index + memo) agrees with the decoded report for every status and odd input", () => {
+  const names = ["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED", "LOGOUT", "DISCONNECTED", "DELETED",
+    "PASSKEY_REQUIRED", "PASSKEY_CONFIRMATION_REQUIRED", "working", " Failed ", "READY", "é", "x".repeat(5000)];
+  const seen = new Set();
+  for (let round = 0; round < 2; round++) {
+    for (const name of names) {
+      const expected = pkg.decodeStatus(name).uiAction;
+      assert.equal(pkg.uiActionFor(name), expected, name.slice(0, 20));
+      seen.add(expected);
+    }
+  }
+  for (let i = 0; i < 100; i++) assert.equal(pkg.uiActionFor(`UNSEEN_${i}`), "inspect"); // past the memo's bound
+  assert.equal(seen.size, 8, [...seen].join());
+  assert.equal(pkg.uiActionFor(""), "inspect");
+  assert.throws(() => pkg.uiActionFor(7), { code: "invalid_option" });
+});

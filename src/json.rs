@@ -276,6 +276,12 @@ pub fn parse(text: &str) -> Result<Value> {
 }
 
 pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
+    parse_skipping(text, max_bytes, &[])
+}
+
+/// `parse_with_limit`, but the values of the top-level keys in `skip` are only checked, not kept
+/// (no allocation for them): for bulky fields a reader never looks at. Errors are the same.
+pub fn parse_skipping(text: &str, max_bytes: usize, skip: &[&str]) -> Result<Value> {
     if text.len() > max_bytes {
         return Err(WawpError::new(
             ErrorCode::PayloadTooLarge,
@@ -289,6 +295,8 @@ pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
         text,
         bytes: text.as_bytes(),
         pos: 0,
+        skip,
+        discarding: false,
     };
     p.skip_ws();
     let value = p.value(0)?;
@@ -303,6 +311,10 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Top-level keys whose values are validated and dropped (see `parse_skipping`).
+    skip: &'a [&'a str],
+    /// Inside such a value: strings, arrays and objects are read but not built.
+    discarding: bool,
 }
 
 impl Parser<'_> {
@@ -354,7 +366,7 @@ impl Parser<'_> {
     fn object(&mut self, depth: usize) -> Result<Value> {
         self.pos += 1; // '{'
         // Room for a typical payload object at once instead of growing 4 → 8 → 16.
-        let mut fields = Vec::with_capacity(8);
+        let mut fields = Vec::with_capacity(if self.discarding { 0 } else { 8 });
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -372,8 +384,17 @@ impl Parser<'_> {
             }
             self.pos += 1;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
-            fields.push((key, value));
+            if depth == 0 && self.skip.contains(&key.as_str()) {
+                self.discarding = true;
+                let skipped = self.value(depth + 1);
+                self.discarding = false;
+                skipped?;
+            } else {
+                let value = self.value(depth + 1)?;
+                if !self.discarding {
+                    fields.push((key, value));
+                }
+            }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -396,7 +417,10 @@ impl Parser<'_> {
         }
         loop {
             self.skip_ws();
-            items.push(self.value(depth + 1)?);
+            let item = self.value(depth + 1)?;
+            if !self.discarding {
+                items.push(item);
+            }
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -490,7 +514,11 @@ impl Parser<'_> {
             if let Some(run) = self.text.get(run_start..self.pos) {
                 if out.is_empty() && self.peek() == Some(b'"') {
                     self.pos += 1;
-                    return Ok(run.to_string());
+                    return Ok(if self.discarding {
+                        String::new()
+                    } else {
+                        run.to_string()
+                    });
                 }
                 out.push_str(run);
             }
@@ -628,6 +656,35 @@ mod tests {
         assert_eq!(n("12345678901234567890"), 1.234_567_890_123_456_8e19);
         assert_eq!(n("2.5e3"), 2500.0);
         assert_eq!(n("-0.125"), -0.125);
+    }
+
+    #[test]
+    fn skipped_top_level_values_are_checked_but_not_kept() {
+        let text = r#"{"a":1,"env":{"x":["y",{"z":"\u00e9"}],"n":2},"b":{"env":3},"env2":"s"}"#;
+        let v = parse_skipping(text, MAX_BYTES, &["env", "env2"]).unwrap();
+        assert_eq!(
+            v,
+            parse(r#"{"a":1,"b":{"env":3}}"#).unwrap(),
+            "only top-level keys are skipped"
+        );
+        for bad in [
+            r#"{"env":{"x":[1,]},"a":1}"#,
+            r#"{"env":"\q","a":1}"#,
+            r#"{"env":01}"#,
+            r#"{"env":{"a" 1}}"#,
+        ] {
+            let err = parse_skipping(bad, MAX_BYTES, &["env"]).unwrap_err();
+            assert_eq!(err, parse(bad).unwrap_err(), "{bad}");
+        }
+        let deep = format!(
+            "{{\"env\":{}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert_eq!(
+            parse_skipping(&deep, MAX_BYTES, &["env"]).unwrap_err(),
+            parse(&deep).unwrap_err()
+        );
     }
 
     #[test]

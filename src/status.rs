@@ -255,12 +255,17 @@ impl StatusReport {
     }
 }
 
+/// Top-level fields of a WAHA envelope that say nothing about the session's status
+/// (`decode_object` never reads them): the parser checks them without building them.
+const UNREAD_ENVELOPE_FIELDS: &[&str] = &["environment", "metadata", "engine"];
+
 /// `decodeStatus` for text: JSON text when the first non-blank character is `{` or `[`,
 /// otherwise a bare status name.
 pub fn decode_status_text(input: &str) -> Result<StatusReport> {
     let trimmed = input.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return decode_status_value(&json::parse(input)?);
+        let value = json::parse_skipping(input, json::MAX_BYTES, UNREAD_ENVELOPE_FIELDS)?;
+        return decode_status_value(&value);
     }
     let raw = input.trim();
     if raw.is_empty() {
@@ -395,6 +400,21 @@ mod tests {
         assert_eq!(r.event_id.as_deref(), Some("evt_1"));
         assert_eq!(r.at_ms, Some(1_741_249_702_485.0));
         assert_eq!(r.me.unwrap().id, "71111111111@c.us");
+    }
+
+    #[test]
+    fn unread_envelope_fields_change_nothing_but_must_be_valid() {
+        let lean = r#"{"id":"evt_2","timestamp":5,"event":"session.status","session":"s","payload":{"status":"FAILED"}}"#;
+        let full = r#"{"id":"evt_2","timestamp":5,"event":"session.status","session":"s","metadata":{"user.id":"1"},"engine":"WEBJS","payload":{"status":"FAILED"},"environment":{"version":"2026.7.1","tier":"PLUS"}}"#;
+        assert_eq!(
+            decode_status_text(full).unwrap(),
+            decode_status_text(lean).unwrap()
+        );
+        let broken = r#"{"payload":{"status":"FAILED"},"environment":{"version":}}"#;
+        assert_eq!(
+            decode_status_text(broken).unwrap_err().code,
+            crate::ErrorCode::InvalidPayload
+        );
     }
 
     #[test]

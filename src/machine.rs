@@ -1320,7 +1320,13 @@ impl LifecycleMachine {
         self.read_failures = 0;
         let me = result.body.as_ref().and_then(me_id);
         let verdict = compare_identity(&expected, me.as_deref());
+        let no_account = me.is_none();
         self.apply_identity(verdict, me);
+        if no_account {
+            // `me` is null only when the session is not authenticated: the WORKING we
+            // believe in is probably stale (a lost webhook), so ask for the real status now.
+            self.request_info(now);
+        }
     }
 
     /// A verdict on the paired account (from `me`, or a mismatch seen in `info`).

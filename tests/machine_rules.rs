@@ -434,6 +434,12 @@ fn unverifiable_identity_releases_and_reports_the_verdict() {
             "{body}: {a:?}"
         );
         assert_eq!(released(&a), vec!["a"]);
+        // A null `me` means "not authenticated": the WORKING status is checked again at once.
+        assert_eq!(
+            calls(&a).contains(&Op::Info),
+            body == "null",
+            "{body}: {a:?}"
+        );
     }
 }
 

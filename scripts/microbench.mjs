@@ -22,6 +22,7 @@ const pkg = await import(
 );
 
 const { bodies, times } = webhookStream(EVENTS);
+const reports = bodies.map((b) => pkg.decodeStatus(b));
 const statusNames = ["WORKING", "STARTING", "SCAN_QR_CODE", "FAILED", "STOPPED"];
 
 /** Median ns per item of `fn` over the measured passes (after warm-up passes). */
@@ -71,6 +72,17 @@ const cases = {
       const m = new pkg.LifecycleMachine({});
       bodies.forEach((b, i) => {
         m.handle({ type: "status", input: b }, times[i]);
+        drain(m, times[i]);
+      });
+      m.free();
+    },
+    bodies.length,
+  ],
+  "handle({type:'status', input: report}) + drain": [
+    () => {
+      const m = new pkg.LifecycleMachine({});
+      reports.forEach((r, i) => {
+        m.handle({ type: "status", input: r }, times[i]);
         drain(m, times[i]);
       });
       m.free();

@@ -93,6 +93,14 @@ function utf8(text) {
   const { written } = encoder.encodeInto(text, scratch);
   return scratch.subarray(0, written);
 }
+function jsonOrUndefined(value) {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined; // a cycle or a BigInt
+  }
+}
+
 /** Action objects by template index (see `fastMachinePaths`); tied to the current instance. */
 let actionTemplates = [];
 /** `__pollActionIndex`: the action is parked for `__takeAction`. */
@@ -153,8 +161,8 @@ function guardClass(cls) {
 /**
  * The machine's hot path without JSON text where it can be avoided (same results as the glue's
  * own `handle` / `pollAction`, which stay the general path):
- * - a status event with a text input (a webhook body, a status name) goes straight to the decoder
- *   as UTF-8 bytes instead of being stringified into an event and parsed twice;
+ * - a status event goes straight to the decoder as UTF-8 bytes (its text, or an object's JSON)
+ *   instead of being stringified into an event, parsed, and for a text parsed again;
  * - an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the index of a
  *   template object kept here (copied per call: callers own what they get); the rest as objects.
  */
@@ -164,8 +172,15 @@ function fastMachinePaths(proto) {
   const actionTemplate = guard(glueActionTemplate);
   Object.assign(proto, {
     handle(event, nowMs) {
-      if (event !== null && typeof event === "object" && event.type === "status" && typeof event.input === "string") {
-        return handleStatusUtf8.call(this, utf8(event.input), nowMs);
+      if (event !== null && typeof event === "object" && event.type === "status") {
+        const { input } = event;
+        if (typeof input === "string") return handleStatusUtf8.call(this, utf8(input), nowMs);
+        // An object (a StatusReport, an info response, an array of them) as its JSON text, which
+        // the decoder reads as JSON; what JSON cannot express takes the general path and its error.
+        if (input !== null && typeof input === "object") {
+          const text = jsonOrUndefined(input);
+          if (text !== undefined) return handleStatusUtf8.call(this, utf8(text), nowMs);
+        }
       }
       return general.call(this, event, nowMs);
     },

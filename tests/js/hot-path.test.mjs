@@ -139,3 +139,31 @@ test("uiActionFor (index + memo) agrees with the decoded report for every status
   assert.equal(pkg.uiActionFor(""), "inspect");
   assert.throws(() => pkg.uiActionFor(7), { code: "invalid_option" });
 });
+
+test("object inputs (reports, info answers, arrays) take the fast path with the general path's results", () => {
+  const events = eventStream(3000, 9).map(({ event, t }) =>
+    event.type === "status" && event.input.startsWith("{") ? { event: { type: "status", input: JSON.parse(event.input) }, t } : { event, t });
+  assert.ok(events.some(({ event }) => typeof event.input === "object"));
+  const fast = trace(new pkg.LifecycleMachine({}), events);
+  const slow = trace(new general.LifecycleMachine({}), events);
+  const firstDiff = fast.findIndex((line, i) => line !== slow[i]);
+  assert.equal(firstDiff, -1, `first difference: ${fast[firstDiff]} vs ${slow[firstDiff]}`);
+
+  const report = pkg.decodeStatus('{"status":"WORKING","me":{"id":"1@c.us"},"timestamp":5}');
+  const a = new pkg.LifecycleMachine({});
+  const b = new general.LifecycleMachine({});
+  for (const input of [report, [{ status: "STARTING" }, { status: "FAILED" }], { status: "STOPPED", environment: { x: 1 } }]) {
+    a.handle({ type: "status", input }, 10);
+    b.handle({ type: "status", input }, 10);
+    assert.deepEqual(a.drainActions(), b.drainActions());
+    assert.equal(a.status, b.status);
+  }
+  const cyclic = { status: "WORKING" };
+  cyclic.self = cyclic;
+  for (const input of [cyclic, { status: 1n }, {}, null, 5, true, []]) {
+    let expected;
+    try { b.handle({ type: "status", input }, 11); } catch (e) { expected = e; }
+    assert.ok(expected, `the general path refuses ${typeof input}`);
+    assert.throws(() => a.handle({ type: "status", input }, 11), (e) => e.code === expected.code && e instanceof pkg.WawpError);
+  }
+});

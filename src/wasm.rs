@@ -685,6 +685,13 @@ impl JsLifecycleMachine {
         Ok(())
     }
 
+    /// `handle({type: "timeout"}, nowMs)` for `bindings.js`: the host loop's most frequent event
+    /// after statuses, without JSON text.
+    #[wasm_bindgen(js_name = __handleTimeout)]
+    pub fn handle_timeout(&mut self, now_ms: f64) {
+        self.inner.handle(Event::Timeout, now_ms);
+    }
+
     /// The next action for the host, or `undefined` when there is none.
     #[wasm_bindgen(js_name = pollAction, unchecked_return_type = "Action | undefined")]
     pub fn poll_action(&mut self) -> JsValue {

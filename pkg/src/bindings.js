@@ -162,17 +162,20 @@ function guardClass(cls) {
  * The machine's hot path without JSON text where it can be avoided (same results as the glue's
  * own `handle` / `pollAction`, which stay the general path):
  * - a status event goes straight to the decoder as UTF-8 bytes (its text, or an object's JSON)
- *   instead of being stringified into an event, parsed, and for a text parsed again;
+ *   instead of being stringified into an event, parsed, and for a text parsed again; a timeout
+ *   needs no JSON at all;
  * - an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the index of a
  *   template object kept here (copied per call: callers own what they get); the rest as objects.
  */
 function fastMachinePaths(proto) {
   const general = proto.handle;
-  const { __handleStatusUtf8: handleStatusUtf8, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
+  const { __handleStatusUtf8: handleStatusUtf8, __handleTimeout: handleTimeout, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
   const actionTemplate = guard(glueActionTemplate);
   Object.assign(proto, {
     handle(event, nowMs) {
-      if (event !== null && typeof event === "object" && event.type === "status") {
+      if (event === null || typeof event !== "object") return general.call(this, event, nowMs);
+      if (event.type === "timeout") return handleTimeout.call(this, nowMs);
+      if (event.type === "status") {
         const { input } = event;
         if (typeof input === "string") return handleStatusUtf8.call(this, utf8(input), nowMs);
         // An object (a StatusReport, an info response, an array of them) as its JSON text, which

@@ -10,7 +10,8 @@ pub struct StabilityMetrics {
     pub working_ms: f64,
     pub starting_ms: f64,
     pub uptime_ratio: f64,
-    /// Entries into STARTING from a running or FAILED status (not the first boot from STOPPED).
+    /// Entries into STARTING from a running or FAILED status, directly or through a STOPPED shorter
+    /// than [`RESTART_STOP_GAP_MS`] (a restart call); not a boot from a real stop.
     pub restarts: u32,
     /// FAILED episodes (entries into FAILED).
     pub failures: u32,
@@ -46,6 +47,10 @@ impl StabilityMetrics {
     }
 }
 
+/// A STOPPED shorter than this between a running / FAILED status and STARTING is the middle of a
+/// restart (stop + start), not a stop by the user.
+pub const RESTART_STOP_GAP_MS: f64 = 10_000.0;
+
 /// `history`: (at_ms, status) in time order. Entries with a non-finite time are skipped, an
 /// out-of-order history is sorted (stably), repeats of the same status are one stretch, and the
 /// last status lasts until `now_ms` (not beyond: a `now_ms` before the last entry adds nothing).
@@ -65,6 +70,8 @@ pub fn stability(history: &[(f64, SessionStatus)], now_ms: f64) -> StabilityMetr
     let mut outage_began: Option<f64> = None;
     let mut recoveries: Vec<f64> = Vec::new();
     let mut previous: Option<SessionStatus> = None;
+    let mut stopped_since: Option<f64> = None;
+    let mut before_stop: Option<SessionStatus> = None;
 
     for (i, (at, status)) in points.iter().copied().enumerate() {
         let end = points
@@ -81,14 +88,24 @@ pub fn stability(history: &[(f64, SessionStatus)], now_ms: f64) -> StabilityMetr
         if previous == Some(status) {
             continue;
         }
+        // A restart through the API passes through STOPPED for a moment (stop, then start):
+        // STARTING after a short STOPPED that followed a running or FAILED status counts too.
+        let through_brief_stop = previous == Some(SessionStatus::Stopped)
+            && stopped_since.is_some_and(|since| at - since < RESTART_STOP_GAP_MS)
+            && before_stop.is_some_and(|p| p.is_running() || p == SessionStatus::Failed);
         match status {
             SessionStatus::Starting
-                if previous.is_some_and(|p| p.is_running() || p == SessionStatus::Failed) =>
+                if through_brief_stop
+                    || previous.is_some_and(|p| p.is_running() || p == SessionStatus::Failed) =>
             {
                 metrics.restarts += 1;
             }
             SessionStatus::Failed => metrics.failures += 1,
             _ => {}
+        }
+        if status == SessionStatus::Stopped {
+            stopped_since = Some(at);
+            before_stop = previous;
         }
         if previous == Some(SessionStatus::Working) {
             outage_began = Some(at);

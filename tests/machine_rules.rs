@@ -1139,6 +1139,25 @@ fn stability_from_a_history() {
 }
 
 #[test]
+fn stability_counts_a_restart_that_passes_through_a_brief_stop_but_not_a_real_stop() {
+    use SessionStatus::*;
+    let s = 1_000.0;
+    let history = [
+        (0.0, Working),
+        (100.0 * s, Failed),
+        (130.0 * s, Stopped),  // restart call: stop ...
+        (130.5 * s, Starting), // ... and start again: a restart
+        (140.0 * s, Working),
+        (200.0 * s, Stopped),  // the user powers off
+        (500.0 * s, Starting), // and on again five minutes later: a boot, not a restart
+        (510.0 * s, Working),
+    ];
+    let m = stability(&history, 600.0 * s);
+    assert_eq!(m.restarts, 1);
+    assert_eq!(m.failures, 1);
+}
+
+#[test]
 fn stability_edge_cases() {
     let empty = stability(&[], 5.0);
     assert_eq!(empty.observed_ms, 0.0);

@@ -134,8 +134,18 @@ export interface MachineOptions {
   maxQueuedSends?: number;
   /** A queued send not released within this is rejected with `send_timeout`. */
   sendTimeoutMs?: number;
-  /** A weekly window in which automatic restarts are held back. */
+  /** Optional weekly maintenance restart (weekday 0 = Sunday, hour UTC): once per window, only
+   *  while WORKING with nothing queued. */
   maintenance?: { weekday: number; hourUtc: number };
+  /** No status observed for this long while STARTING / SCAN_QR_CODE → `info` (default 15000). */
+  reconcileShortMs?: number;
+  /** ... and while WORKING or otherwise settled (default 300000). */
+  reconcileLongMs?: number;
+  /** Retry budget of automatic restarts (token bucket): capacity and refill per second. */
+  retryBudgetCapacity?: number;
+  retryBudgetRefillPerSec?: number;
+  /** Seeds the jitter of the machine's own backoff (deterministic runs). */
+  seed?: number;
 }
 
 export type MachineOp = "start" | "restart" | "stop" | "logout" | "info" | "me";

@@ -8,7 +8,11 @@ layer() { local name=$1; shift; local s=$SECONDS; echo "=== $name"; "$@"; echo "
 have() { compgen -G "$1" >/dev/null; }
 
 layer "rust: fmt + clippy (lib denies unwrap/expect/panic/indexing)" bash -c 'cargo fmt --check && cargo clippy --quiet --lib -- -D warnings'
-layer "rust: unit, property and deterministic simulation tests" cargo test --quiet
+layer "rust: unit, property and deterministic simulation tests" \
+  cargo test --quiet -- --skip thousands_of_seeds_keep_every_invariant
+# The default simulation run again by itself, uncaptured: it prints seeds × simulated hours.
+layer "rust: deterministic simulation (seeds × simulated hours)" \
+  cargo test --quiet --test simulation thousands_of_seeds_keep_every_invariant -- --nocapture
 layer "build: pkg/ (wasm + glue)" bash scripts/build.sh
 if have "tests/wasm_*.rs"; then
   layer "rust: wasm-bindgen-test in Node and headless Chromium" bash scripts/test-wasm.sh

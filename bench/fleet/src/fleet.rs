@@ -854,10 +854,10 @@ impl World {
                 },
                 Ev::Arrive(i, req) => self.arrive(i, req),
                 Ev::Respond(i, req, outcome) => {
-                    if let (ReqKind::Send(m), Outcome::Timeout) = (req.kind, outcome) {
-                        if let Some(msg) = self.messages.get_mut(m) {
-                            msg.saw_lost_response = true;
-                        }
+                    if let (ReqKind::Send(m), Outcome::Timeout) = (req.kind, outcome)
+                        && let Some(msg) = self.messages.get_mut(m)
+                    {
+                        msg.saw_lost_response = true;
                     }
                     match self.policy {
                         Policy::Ours => self.ours_response(i, req, outcome),

@@ -1567,6 +1567,21 @@ impl LifecycleMachine {
 
     // ---- snapshots ------------------------------------------------------------------------
 
+    /// The queued sends as `[{id, deadlineMs}]` (snapshot and persisted state alike).
+    fn queue_value(&self) -> Value {
+        Value::Array(
+            self.queue
+                .iter()
+                .map(|s| {
+                    ObjectWriter::new()
+                        .str("id", &s.id)
+                        .num("deadlineMs", s.deadline_ms)
+                        .build()
+                })
+                .collect(),
+        )
+    }
+
     /// status, since, pending op, queue, identity, restarts (the JS `snapshot()`).
     pub fn snapshot(&self) -> Value {
         ObjectWriter::new()
@@ -1583,20 +1598,7 @@ impl LifecycleMachine {
                         .collect(),
                 ),
             )
-            .field(
-                "queue",
-                Value::Array(
-                    self.queue
-                        .iter()
-                        .map(|s| {
-                            ObjectWriter::new()
-                                .str("id", &s.id)
-                                .num("deadlineMs", s.deadline_ms)
-                                .build()
-                        })
-                        .collect(),
-                ),
-            )
+            .field("queue", self.queue_value())
             .field("identity", identity_value(self.identity.as_ref()))
             .num("restarts", f64::from(self.restarts))
             .num("autoRestarts", f64::from(self.auto_restarts))
@@ -1672,20 +1674,7 @@ impl LifecycleMachine {
                 self.paused
                     .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
             )
-            .field(
-                "queue",
-                Value::Array(
-                    self.queue
-                        .iter()
-                        .map(|s| {
-                            ObjectWriter::new()
-                                .str("id", &s.id)
-                                .num("deadlineMs", s.deadline_ms)
-                                .build()
-                        })
-                        .collect(),
-                ),
-            )
+            .field("queue", self.queue_value())
             .field("identity", identity_value(self.identity.as_ref()))
             .bool("identityVerified", self.identity_verified)
             .field("maintenanceDoneMs", num(self.maintenance_done_ms))

@@ -4,24 +4,10 @@
 use libfuzzer_sys::fuzz_target;
 use wawp_session::http::{ClientOp, classify_response};
 
-const OPS: [ClientOp; 12] = [
-    ClientOp::Create,
-    ClientOp::Start,
-    ClientOp::Stop,
-    ClientOp::Restart,
-    ClientOp::Logout,
-    ClientOp::Delete,
-    ClientOp::Info,
-    ClientOp::Me,
-    ClientOp::Qr,
-    ClientOp::QrImage,
-    ClientOp::RequestCode,
-    ClientOp::SendText,
-];
 
 fuzz_target!(|data: &[u8]| {
     let [op, hi, lo, rest @ ..] = data else { return };
-    let op = OPS[*op as usize % OPS.len()];
+    let op = ClientOp::ALL[*op as usize % ClientOp::ALL.len()];
     let status = u16::from_be_bytes([*hi, *lo]) % 600;
     if status < 100 {
         return;

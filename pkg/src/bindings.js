@@ -132,7 +132,19 @@ function guard(fn) {
  * Guards every method, static method and accessor of a glue class in place (so instances made
  * anywhere share the guard), and its constructor through a Proxy.
  */
-function guardClass(cls) {
+/**
+ * Jitter must differ between processes and isolates: the core has no entropy of its own (it is
+ * sans-IO), so options without a `seed` get one from `Math.random()` here. An explicit `seed`
+ * keeps runs deterministic.
+ */
+function withRandomSeed(args) {
+  const [opts, ...rest] = args;
+  if (opts !== undefined && opts !== null && (typeof opts !== "object" || Array.isArray(opts))) return args;
+  if (opts && Object.hasOwn(opts, "seed")) return args;
+  return [{ ...opts, seed: Math.floor(Math.random() * 2 ** 53) }, ...rest];
+}
+
+function guardClass(cls, { randomSeed = false } = {}) {
   const patch = (target) => {
     for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(target))) {
       if (name === "constructor" || name === "prototype" || name === "length" || name === "name") continue;
@@ -149,7 +161,7 @@ function guardClass(cls) {
     construct(target, args, newTarget) {
       if (!ready) throw notReady();
       try {
-        return Reflect.construct(target, args, newTarget);
+        return Reflect.construct(target, randomSeed ? withRandomSeed(args) : args, newTarget);
       } catch (error) {
         recover(error);
         throw error;
@@ -200,8 +212,8 @@ function fastMachinePaths(proto) {
   });
 }
 
-export const Backoff = guardClass(GlueBackoff);
-export const LifecycleMachine = guardClass(GlueLifecycleMachine);
+export const Backoff = guardClass(GlueBackoff, { randomSeed: true });
+export const LifecycleMachine = guardClass(GlueLifecycleMachine, { randomSeed: true });
 fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
 const decodeStatusUtf8 = guard(glueDecodeStatusUtf8);

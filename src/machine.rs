@@ -373,6 +373,13 @@ pub enum Event {
         id: String,
         timeout_ms: Option<f64>,
     },
+    /// The API refused a released send because the session was not in the expected state (HTTP
+    /// 422 "status is not as expected"): it certainly was not delivered, and the WORKING the
+    /// machine believed was stale. The send is queued again until a fresh status says WORKING.
+    SendRefused {
+        id: String,
+        timeout_ms: Option<f64>,
+    },
     Result(CallResult),
     /// The UI's Retry button: restart now, re-arming automation.
     UserRetry,
@@ -396,7 +403,7 @@ impl Event {
                 Ok(Event::Status(Box::new(decode_status_value(input)?)))
             }
             "warm_boot" => Ok(Event::WarmBoot),
-            "send" => {
+            "send" | "send_refused" => {
                 let id = v
                     .str_field("id")
                     .ok_or_else(|| WawpError::invalid_payload("a send event needs a string id"))?;
@@ -411,9 +418,11 @@ impl Event {
                         }
                     },
                 };
-                Ok(Event::Send {
-                    id: id.to_string(),
-                    timeout_ms,
+                let id = id.to_string();
+                Ok(if kind == "send" {
+                    Event::Send { id, timeout_ms }
+                } else {
+                    Event::SendRefused { id, timeout_ms }
                 })
             }
             "result" => Ok(Event::Result(result_from_value(v)?)),
@@ -637,6 +646,9 @@ pub struct LifecycleMachine {
     last_info_ms: Option<f64>,
     /// A lifecycle call succeeded and its status change has not been seen yet: reconcile soon.
     expect_change: bool,
+    /// The API refused a released send (the believed WORKING was stale): nothing is released until
+    /// a fresh status is observed.
+    recheck_status: bool,
     /// The unanswered lifecycle call (single flight).
     pending_op: Option<Op>,
     /// Lifecycle demand that arrived while another call was in flight and could not join it.
@@ -690,6 +702,7 @@ impl LifecycleMachine {
             last_observed_ms: None,
             last_info_ms: None,
             expect_change: false,
+            recheck_status: false,
             pending_op: None,
             deferred_op: None,
             call_retry: None,
@@ -728,6 +741,13 @@ impl LifecycleMachine {
                 self.request_info(now);
             }
             Event::Send { id, timeout_ms } => self.on_send(id, timeout_ms, now),
+            Event::SendRefused { id, timeout_ms } => {
+                self.recheck_status = true;
+                self.dirty = true;
+                self.start_if_stopped = true;
+                self.request_info(now);
+                self.on_send(id, timeout_ms, now);
+            }
             Event::Result(result) => self.on_result(result, now),
             Event::UserRetry => {
                 self.rearm_automation();
@@ -818,6 +838,7 @@ impl LifecycleMachine {
     /// May a send be released right now (WORKING, and the identity confirmed when expected)?
     pub fn can_release(&self) -> bool {
         self.status == SessionStatus::Working
+            && !self.recheck_status
             && (self.opts.expected_jid.is_none()
                 || self.identity_verified
                     && self.identity.as_ref().is_some_and(|i| {
@@ -1381,7 +1402,14 @@ impl LifecycleMachine {
     fn observe(&mut self, new: SessionStatus, now: f64) {
         self.last_observed_ms = Some(now);
         self.expect_change = false;
+        let rechecked = std::mem::take(&mut self.recheck_status);
+        if rechecked {
+            self.dirty = true;
+        }
         if new == self.status {
+            if rechecked && new == SessionStatus::Working {
+                self.release_queue(); // the fresh status confirms WORKING: what waited goes out
+            }
             return; // a repeat: no UI, no persist, the watchdog clock keeps running
         }
         let old = self.status;
@@ -1655,6 +1683,7 @@ impl LifecycleMachine {
             .field("lastObservedMs", num(self.last_observed_ms))
             .field("lastInfoMs", num(self.last_info_ms))
             .bool("expectChange", self.expect_change)
+            .bool("recheckStatus", self.recheck_status)
             .field("pendingOp", op_value(self.pending_op))
             .field("deferredOp", op_value(self.deferred_op))
             .field("callRetry", timed(self.call_retry))
@@ -1768,6 +1797,11 @@ impl LifecycleMachine {
             last_observed_ms: opt_num(&v, "lastObservedMs")?,
             last_info_ms: opt_num(&v, "lastInfoMs")?,
             expect_change: req_bool(&v, "expectChange")?,
+            // Added later: absent in older snapshots, where no refusal was pending.
+            recheck_status: match v.get("recheckStatus") {
+                None | Some(Value::Null) => false,
+                Some(_) => req_bool(&v, "recheckStatus")?,
+            },
             pending_op: op_field(&v, "pendingOp")?,
             deferred_op: op_field(&v, "deferredOp")?,
             call_retry: timed_field(&v, "callRetry")?,

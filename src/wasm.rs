@@ -154,6 +154,9 @@ export type MachineEvent =
   | { type: "status"; input: StatusInput }
   | { type: "warm_boot" }
   | { type: "send"; id: string; timeoutMs?: number }
+  /** A released send the API refused with 422 (session not in the expected state): certainly not
+   *  delivered; it waits again until a fresh status confirms WORKING. */
+  | { type: "send_refused"; id: string; timeoutMs?: number }
   | { type: "result"; op: MachineOp; ok: boolean; error?: ErrorCode; httpStatus?: number;
       retryAfterMs?: number; body?: unknown }
   | { type: "user_retry" }

@@ -1255,3 +1255,74 @@ fn a_different_phone_in_an_info_answer_is_a_mismatch() {
         .is_empty()
     );
 }
+
+// ---- a send refused by the API (stale WORKING) -------------------------------------------------
+
+fn refused(h: &mut Host, id: &str) -> Vec<Action> {
+    h.step(Event::SendRefused {
+        id: id.into(),
+        timeout_ms: None,
+    })
+}
+
+#[test]
+fn a_refused_send_waits_for_a_fresh_status_and_goes_out_when_it_confirms_working() {
+    let mut h = Host::default();
+    h.working();
+    assert_eq!(released(&h.send("m1")), ["m1"]);
+    // The API answered 422 "status is not as expected": re-read the status, hold the send.
+    let actions = refused(&mut h, "m1");
+    assert_eq!(calls(&actions), [Op::Info]);
+    assert!(released(&actions).is_empty());
+    assert_eq!(h.m.queued_sends(), 1);
+    // A new send meanwhile waits too: the believed WORKING is not trusted any more.
+    assert!(released(&h.send("m2")).is_empty());
+    // The fresh answer confirms WORKING (a repeat): both go out, in order.
+    let actions = h.ok(Op::Info, Some(r#"{"status":"WORKING"}"#));
+    assert_eq!(released(&actions), ["m1", "m2"]);
+    assert!(ui(&actions).is_empty(), "a repeated status emits no ui");
+}
+
+#[test]
+fn a_refused_send_on_a_session_that_really_stopped_starts_it_and_goes_out_after_working() {
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    refused(&mut h, "m1");
+    let actions = h.ok(Op::Info, Some(r#"{"status":"STOPPED"}"#));
+    assert_eq!(
+        calls(&actions),
+        [Op::Start],
+        "start-on-send for the refused message"
+    );
+    h.ok(Op::Start, Some(r#"{"status":"STARTING"}"#));
+    assert!(released(&h.status(SessionStatus::Starting)).is_empty());
+    assert_eq!(released(&h.status(SessionStatus::Working)), ["m1"]);
+}
+
+#[test]
+fn a_pending_recheck_survives_to_json_and_old_snapshots_without_it_restore() {
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    refused(&mut h, "m1");
+    let json = h.m.to_json();
+    assert!(json.contains("\"recheckStatus\":true"));
+    let restored = LifecycleMachine::from_json(&json).unwrap();
+    assert_eq!(restored.to_json(), json);
+    assert!(!restored.can_release());
+    let old = json.replace(",\"recheckStatus\":true", "");
+    assert!(LifecycleMachine::from_json(&old).is_ok());
+}
+
+#[test]
+fn send_refused_parses_from_its_js_shape() {
+    let e = Event::from_json(r#"{"type":"send_refused","id":"m1","timeoutMs":5000}"#).unwrap();
+    assert_eq!(
+        e,
+        Event::SendRefused {
+            id: "m1".into(),
+            timeout_ms: Some(5000.0)
+        }
+    );
+}

@@ -377,7 +377,11 @@ export class InstanceSupervisor {
         this.sql.exec("UPDATE messages SET state = 'queued', attempts = attempts + 1 WHERE id = ?", id);
         this.#broadcastMessage(id);
         const [again] = this.#rows("SELECT timeout_ms FROM messages WHERE id = ?", id);
-        await this.#step(sendEvent(id, again?.timeout_ms), "call").deliveries.get(id);
+        // 422: the session was not WORKING after all (stale status) — the machine re-reads it and
+        // holds the message until a fresh status says WORKING. 429: simply queue it again.
+        const event = sendEvent(id, again?.timeout_ms);
+        if (err?.httpStatus === 422) event.type = "send_refused";
+        await this.#step(event, "call").deliveries.get(id);
         return;
       }
       this.#settleMessage(id, "rejected", { code });

@@ -117,7 +117,7 @@ export class SessionSupervisor {
     if (this.#closed) return Promise.reject(closedError());
     const id = `send-${this.#nextSendId++}`;
     return new Promise((resolve, reject) => {
-      this.#sends.set(id, { task, resolve, reject });
+      this.#sends.set(id, { task, resolve, reject, timeoutMs: opts?.timeoutMs });
       const event = { type: "send", id };
       if (opts?.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
       const entry = this.#enqueue(event);
@@ -220,6 +220,26 @@ export class SessionSupervisor {
     }
   }
 
+  /**
+   * A task that failed with `conflict` from HTTP 422 ("status is not as expected") certainly did
+   * not deliver, and the machine's WORKING was stale: hand the send back (`send_refused`), so it
+   * waits for a fresh status and runs again. Once per send; any other failure is the caller's.
+   */
+  #afterFailedTask(id, send, err) {
+    const refused = err instanceof WawpError && err.code === "conflict" && err.httpStatus === 422;
+    if (!refused || send.refused || this.#closed) {
+      send.reject(err);
+      return;
+    }
+    send.refused = true;
+    this.#sends.set(id, send);
+    const event = { type: "send_refused", id };
+    if (send.timeoutMs !== undefined) event.timeoutMs = send.timeoutMs;
+    this.#enqueue(event).handled.catch((error) => {
+      if (this.#sends.delete(id)) send.reject(error);
+    });
+  }
+
   /** One machine action. Returns the outcome promise for `call`s. */
   #perform(action, entry) {
     this.#emit(action);
@@ -232,7 +252,7 @@ export class SessionSupervisor {
         this.#sends.delete(action.id);
         Promise.resolve()
           .then(() => send.task())
-          .then(send.resolve, send.reject);
+          .then(send.resolve, (err) => this.#afterFailedTask(action.id, send, err));
         return undefined;
       }
       case "reject_send": {

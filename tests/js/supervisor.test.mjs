@@ -109,6 +109,23 @@ test("50 concurrent sendWhenReady on a STOPPED paired instance: one start, every
   assert.ok(firstEvent(events, { type: "result", op: "start", ok: true }));
 });
 
+test("a stale WORKING: the API refuses the send (422), the machine re-reads, starts, and sends once", async () => {
+  // The session really is STOPPED, but a (stale) webhook told the supervisor WORKING.
+  const { id, client, supervisor, events } = await setup({ clientOpts: { retry: false } });
+  supervisor.observe("WORKING");
+  let runs = 0;
+  const result = await supervisor.sendWhenReady(async () => {
+    runs += 1;
+    return client.sendText("201011111111@c.us", "after a stale WORKING");
+  });
+  assert.ok(result.id, "delivered with a message id");
+  assert.equal(runs, 2, "refused once with 422, then run again after the fresh status");
+  assert.equal((await deliveriesOf(id)).length, 1, "delivered exactly once");
+  assert.equal((await requestsOf(id, "start")).length, 1, "the re-read found STOPPED and started it");
+  assert.ok(firstEvent(events, { type: "call", op: "info" }), "the machine re-read the status");
+  assert.equal(supervisor.status, "WORKING");
+});
+
 test("429 with Retry-After on start: the retry waits at least Retry-After", async () => {
   const { supervisor, exchanges } = await setup();
   await sim.faults({ burst429: { count: 1, retryAfterS: 1 } });

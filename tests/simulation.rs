@@ -54,7 +54,7 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
     );
     println!(
         "{label}: server uptime {:.4}, recoveries {} (mean {:.1} s, max {:.1} s), automatic restarts {}, \
-         sends {} (released {}, released while the server was not WORKING {}, to the wrong account {}, duplicates {}), \
+         sends {} (released {}, released while the server was not WORKING {} (refused by the API, handed back; {} of those sends delivered later), to the wrong account {}, duplicates {}), \
          rejected {:?}, notices {:?}",
         s.server_working_ms / s.simulated_ms.max(1.0),
         s.recoveries,
@@ -64,6 +64,7 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
         s.sends,
         s.released,
         s.released_not_working,
+        s.delivered_after_refusal,
         s.released_wrong_account,
         s.duplicate_resolutions,
         rejected,

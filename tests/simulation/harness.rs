@@ -18,6 +18,8 @@ use wawp_session::{
 };
 
 const SECOND: f64 = 1_000.0;
+/// How often a host hands one message back after the API refused it (422), before giving up.
+const MAX_REFUSALS: u32 = 3;
 const MINUTE: f64 = 60.0 * SECOND;
 const HOUR: f64 = 60.0 * MINUTE;
 /// The simulated epoch: 2025-03-06 08:28 UTC.
@@ -357,6 +359,11 @@ enum SimEvent {
         process: u64,
     },
     AppSend,
+    /// The API's 422 for a send released while the server was not WORKING, back at the host.
+    SendRefused {
+        id: String,
+        process: u64,
+    },
     UserRetry,
     UserStart,
     Crash,
@@ -412,8 +419,11 @@ pub struct SimStats {
     pub server_working_ms: f64,
     pub sends: u64,
     pub released: u64,
-    /// Released while the server was not WORKING: the API call would fail (message lost).
+    /// Released while the server was not WORKING: the API refuses it (422) and the host hands it
+    /// back to the policy (`send_refused`), up to `MAX_REFUSALS` times.
     pub released_not_working: u64,
+    /// Sends that were refused at least once and later delivered to a WORKING server.
+    pub delivered_after_refusal: u64,
     /// Released while the server was paired with the wrong phone.
     pub released_wrong_account: u64,
     /// Resolved more than once (must stay 0).
@@ -450,6 +460,7 @@ impl SimStats {
         self.sends += o.sends;
         self.released += o.released;
         self.released_not_working += o.released_not_working;
+        self.delivered_after_refusal += o.delivered_after_refusal;
         self.released_wrong_account += o.released_wrong_account;
         self.duplicate_resolutions += o.duplicate_resolutions;
         for (k, v) in &o.rejected {
@@ -497,6 +508,8 @@ pub struct Sim<P: Policy> {
     outstanding: Vec<(u64, Op)>,
     /// Send id → times resolved.
     sends: HashMap<String, u32>,
+    /// Send id → times the API refused it (released while the server was not WORKING).
+    refusals: HashMap<String, u32>,
     next_send: u64,
     last_ui: Option<(UiAction, SessionStatus)>,
     /// Automatic restarts since the last reset (WORKING, user retry / start, warm boot).
@@ -540,6 +553,7 @@ impl<P: Policy> Sim<P> {
             next_call: 0,
             outstanding: Vec::new(),
             sends: HashMap::new(),
+            refusals: HashMap::new(),
             next_send: 0,
             last_ui: None,
             auto_restarts_in_row: 0,
@@ -739,9 +753,26 @@ impl<P: Policy> Sim<P> {
                 }
                 self.stats.released += 1;
                 if self.server.status != SrvStatus::Working {
+                    // The API answers 422 "status is not as expected": not delivered. The host
+                    // hands it back to the policy, a bounded number of times.
                     self.stats.released_not_working += 1;
-                } else if !self.server.right_phone {
+                    let refusals = self.refusals.entry(id.clone()).or_insert(0);
+                    *refusals += 1;
+                    if *refusals <= MAX_REFUSALS {
+                        let process = self.process;
+                        let latency = self.rng.uniform(40.0, 800.0);
+                        self.schedule(self.now + latency, SimEvent::SendRefused { id, process });
+                    } else {
+                        *self.stats.rejected.entry("refused_by_api").or_insert(0) += 1;
+                        self.resolve(&id);
+                    }
+                    return;
+                }
+                if !self.server.right_phone {
                     self.stats.released_wrong_account += 1;
+                }
+                if self.refusals.contains_key(&id) {
+                    self.stats.delivered_after_refusal += 1;
                 }
                 self.resolve(&id);
             }
@@ -949,6 +980,18 @@ impl<P: Policy> Sim<P> {
                 if self.now < self.end {
                     self.deliver_to_policy(Event::UserStart);
                 }
+            }
+            SimEvent::SendRefused { id, process } => {
+                if process != self.process {
+                    // The host that held the message crashed before the answer came back.
+                    *self.stats.rejected.entry("closed").or_insert(0) += 1;
+                    self.resolve(&id);
+                    return;
+                }
+                self.deliver_to_policy(Event::SendRefused {
+                    id,
+                    timeout_ms: None,
+                });
             }
             SimEvent::Crash => {
                 if self.now < self.end {

@@ -289,10 +289,12 @@ fn build_wawp(op: ClientOp, args: &RequestArgs) -> Result<RequestSpec> {
         ClientOp::SendText => {
             let chat_id = normalize_jid(required(args.chat_id.as_deref(), "a chatId", op)?);
             let text = message_text(args, op)?;
+            // Wawp names the text `message` (docs: "Required params: instance_id, access_token,
+            // chatId, message"; wawp-sdk-python `messaging.py`; n8n-nodes-wawp); WAHA says `text`.
             body = json_body(
                 ObjectWriter::new()
                     .str("chatId", &chat_id)
-                    .str("text", &text),
+                    .str("message", &text),
             );
             ("POST", "/v2/send/text")
         }
@@ -421,23 +423,32 @@ fn json_error_text(v: &Value) -> Option<String> {
         .find_map(|key| v.get(key).and_then(text))
 }
 
-/// A 2xx body that is in fact an error (Wawp sometimes answers 200 with
+/// A 2xx body that is in fact an error (Wawp's legacy endpoints answer some failures as 200
+/// with `{"status":"error",...}`, `{"success":false,...}` or
 /// `{"code":"invalid_access_token","message":...}`): the code it means, if so.
 fn error_in_success_body(op: ClientOp, v: &Value) -> Option<ErrorCode> {
-    if !v.is_object() || v.get("status").is_some_and(|s| s.as_str().is_some()) {
+    if !v.is_object() {
         return None;
     }
-    if v.get("success").and_then(Value::as_bool) == Some(false)
-        || v.get("ok").and_then(Value::as_bool) == Some(false)
-    {
-        let code = v.str_field("code").and_then(error_code_for_body_code);
-        return Some(code.unwrap_or(ErrorCode::BadRequest));
-    }
-    if let Some(status) = v
+    let http_code = v
         .num_field("statusCode")
         .filter(|s| *s >= 400.0 && *s < 600.0)
-    {
-        return Some(ErrorCode::from_http_status(status as u16));
+        .map(|s| ErrorCode::from_http_status(s as u16));
+    // `status: "error"` is checked before a status string means a session object: no session
+    // status is called ERROR (FAILED is).
+    let says_failed = v.get("success").and_then(Value::as_bool) == Some(false)
+        || v.get("ok").and_then(Value::as_bool) == Some(false)
+        || v.str_field("status")
+            .is_some_and(|s| s.eq_ignore_ascii_case("error"));
+    if says_failed {
+        let code = v.str_field("code").and_then(error_code_for_body_code);
+        return Some(code.or(http_code).unwrap_or(ErrorCode::BadRequest));
+    }
+    if v.get("status").is_some_and(|s| s.as_str().is_some()) {
+        return None;
+    }
+    if http_code.is_some() {
+        return http_code;
     }
     if let Some(code) = v.str_field("code") {
         // `{"code":"ABCD-1234"}` is a pairing code, not an error.
@@ -1029,5 +1040,72 @@ pub fn may_retry(op: ClientOp, error: ErrorCode, maybe_delivered: bool) -> bool 
             _ => false,
         },
         _ => error.is_transient(),
+    }
+}
+
+/// A second request that an answer calls for before the operation has its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FollowUp {
+    /// The request to send: [`build_request`] of this op with the same args.
+    pub op: ClientOp,
+    /// Send it with this method instead; the client keeps this method for `op` from then on.
+    pub method: Option<&'static str>,
+    /// Classify its answer as this operation.
+    pub answer_as: ClientOp,
+}
+
+/// Does this failed answer (`status`, raw `body`) of `op`, sent with `method`, call for one more
+/// request? At most one follow-up per call; its own answer is final.
+///
+/// - Wawp `info`: current docs show `POST /v2/session/info`, older docs and Wawp's MCP server
+///   GET. A 405, or a 404 that is not JSON (a router's page, not Wawp's `invalid_instance`),
+///   means this deployment wants POST.
+/// - WAHA `create`: WAHA Core pre-creates `default` and answers a second create with 422
+///   "Session 'default' already exists. Use PUT to update it.". The session is adopted: read it
+///   with `info` and answer that as the create result (as `start` treats "already started").
+pub fn follow_up(
+    flavor: Flavor,
+    op: ClientOp,
+    method: &str,
+    status: u16,
+    body: &str,
+) -> Option<FollowUp> {
+    match (flavor, op) {
+        (Flavor::Wawp, ClientOp::Info)
+            if method.eq_ignore_ascii_case("GET")
+                && (status == 405 || (status == 404 && parse_body(body).is_none())) =>
+        {
+            Some(FollowUp {
+                op,
+                method: Some("POST"),
+                answer_as: op,
+            })
+        }
+        (Flavor::Waha, ClientOp::Create) if status == 422 && is_already_existing(body) => {
+            Some(FollowUp {
+                op: ClientOp::Info,
+                method: None,
+                answer_as: ClientOp::Create,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// WAHA's 422 for a create of a name in use: "Session 'x' already exists. Use PUT to update it."
+fn is_already_existing(body: &str) -> bool {
+    let detail = parse_body(body).as_ref().and_then(json_error_text);
+    let text = detail.as_deref().unwrap_or(body);
+    find_bytes(&text.to_ascii_lowercase(), "already exists").is_some()
+}
+
+impl FollowUp {
+    /// `{op, method?, answerAs}`.
+    pub fn to_value(&self) -> Value {
+        ObjectWriter::new()
+            .str("op", self.op.as_str())
+            .opt_str("method", self.method)
+            .str("answerAs", self.answer_as.as_str())
+            .build()
     }
 }

@@ -219,6 +219,10 @@ export interface RequestSpec {
   headers: Record<string, string>;
 }
 
+/** A second request an answer calls for (`__followUp`): send `op` (with `method`, kept for `op`
+ * from then on, when given) and classify its answer as `answerAs`. */
+export interface FollowUp { op: ClientOp; method?: "POST"; answerAs: ClientOp }
+
 export interface WebhookLimits { maxBytes?: number; maxAgeMs?: number; nowMs: number }
 
 export interface WebhookEvent {
@@ -882,6 +886,24 @@ pub fn may_retry(
     let code = ErrorCode::parse(&string_arg(&code, "code")?)
         .ok_or_else(|| invalid_option("unknown error code"))?;
     Ok(http::may_retry(op, code, maybe_delivered))
+}
+
+/// `__followUp(flavor, op, method, status, bodyText)`: the one extra request a failed answer
+/// calls for (Wawp `info` → POST, WAHA `create` of an existing session → read it), or undefined.
+#[wasm_bindgen(js_name = __followUp, unchecked_return_type = "FollowUp | undefined")]
+pub fn follow_up(
+    #[wasm_bindgen(unchecked_param_type = "Flavor")] flavor: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "ClientOp")] op: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] method: JsValue,
+    status: u16,
+    #[wasm_bindgen(unchecked_param_type = "string")] body_text: JsValue,
+) -> JsResult<JsValue> {
+    let flavor = parse_flavor(&string_arg(&flavor, "flavor")?).map_err(js_error)?;
+    let op = parse_client_op(&string_arg(&op, "op")?).map_err(js_error)?;
+    let method = string_arg(&method, "method")?;
+    let body_text = string_arg(&body_text, "bodyText")?;
+    Ok(http::follow_up(flavor, op, &method, status, &body_text)
+        .map_or(JsValue::UNDEFINED, |f| value_to_js(&f.to_value())))
 }
 
 /// `__parseWebhookBody(text, limits)`: one event or a JSON array of events, after the signature

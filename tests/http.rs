@@ -4,8 +4,9 @@
 
 use wawp_session::ErrorCode;
 use wawp_session::http::{
-    AuthPlacement, ClientOp, Flavor, RequestArgs, RequestSpec, base64_decode, base64_encode,
-    build_request, classify_response, may_retry, percent_encode, redact_secrets,
+    AuthPlacement, ClientOp, Flavor, FollowUp, RequestArgs, RequestSpec, base64_decode,
+    base64_encode, build_request, classify_response, follow_up, may_retry, percent_encode,
+    redact_secrets,
 };
 use wawp_session::json::{self, Value};
 
@@ -128,7 +129,9 @@ fn wawp_send_text_body() {
     assert_eq!((spec.method, spec.path.as_str()), ("POST", "/v2/send/text"));
     let b = body(&spec);
     assert_eq!(b.str_field("chatId"), Some("201012345678@c.us"));
-    assert_eq!(b.str_field("text"), Some("Hello, world"));
+    // Wawp's field is `message` (docs, wawp-sdk-python, n8n-nodes-wawp); `text` is WAHA's.
+    assert_eq!(b.str_field("message"), Some("Hello, world"));
+    assert_eq!(b.get("text"), None);
     assert!(
         spec.headers
             .contains(&("content-type".into(), "application/json".into()))
@@ -208,6 +211,7 @@ fn waha_paths_and_bodies() {
     assert_eq!(send.str_field("session"), Some("default"));
     assert_eq!(send.str_field("chatId"), Some("201012345678@c.us"));
     assert_eq!(send.str_field("text"), Some("Hello, world"));
+    assert_eq!(send.get("message"), None);
     // No instance id needed; no session means WAHA's "default".
     let spec = build_request(Flavor::Waha, ClientOp::Info, &RequestArgs::default()).unwrap();
     assert_eq!(spec.path, "/api/sessions/default");
@@ -473,6 +477,57 @@ fn success_status_with_an_error_body_is_an_error() {
         )
         .message
         .contains("Invalid access token")
+    );
+    // Wawp's legacy 200s with `status: "error"` or `success: false` are errors with a code,
+    // never a success without an id.
+    for (op, body, code) in [
+        (
+            ClientOp::SendText,
+            r#"{"status":"error","message":"Instance is not connected"}"#,
+            ErrorCode::BadRequest,
+        ),
+        (
+            ClientOp::SendText,
+            r#"{"status":"ERROR","code":"invalid_instance","message":"x"}"#,
+            ErrorCode::NotFound,
+        ),
+        (
+            ClientOp::Info,
+            r#"{"status":"error","statusCode":401,"message":"x"}"#,
+            ErrorCode::Unauthorized,
+        ),
+        (
+            ClientOp::SendText,
+            r#"{"success":false,"status":"sent","message":"quota"}"#,
+            ErrorCode::BadRequest,
+        ),
+        (
+            ClientOp::SendText,
+            r#"{"success":false,"code":"invalid_access_token","message":"bad token"}"#,
+            ErrorCode::Unauthorized,
+        ),
+        (
+            ClientOp::Start,
+            r#"{"status":"error","message":"engine down"}"#,
+            ErrorCode::BadRequest,
+        ),
+    ] {
+        let e = err(op, 200, body);
+        assert_eq!((e.code, e.http_status), (code, Some(200)), "{body}");
+    }
+    assert!(
+        err(
+            ClientOp::SendText,
+            200,
+            r#"{"status":"error","message":"Instance is not connected"}"#
+        )
+        .message
+        .contains("Instance is not connected")
+    );
+    // Session statuses stay statuses (FAILED is one; ERROR is not).
+    assert_eq!(
+        ok(ClientOp::Info, 200, r#"{"status":"FAILED"}"#).str_field("status"),
+        Some("FAILED")
     );
     // A status in the body means it is a session object, whatever else it carries.
     ok(
@@ -773,4 +828,100 @@ fn hostile_bodies_are_classified_quickly() {
     // Generous for a debug build on a busy machine (linear work takes ~50 ms here; the
     // quadratic redaction this guards against took 9 s).
     assert!(started.elapsed().as_secs() < 3, "{:?}", started.elapsed());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Follow-up requests
+
+#[test]
+fn wawp_info_moves_to_post_on_405_or_a_404_that_is_not_json() {
+    let post = Some(FollowUp {
+        op: ClientOp::Info,
+        method: Some("POST"),
+        answer_as: ClientOp::Info,
+    });
+    let info = |method, status, body| follow_up(Flavor::Wawp, ClientOp::Info, method, status, body);
+    assert_eq!(info("GET", 405, ""), post);
+    assert_eq!(
+        info("GET", 405, r#"{"message":"Method Not Allowed"}"#),
+        post
+    );
+    assert_eq!(
+        info(
+            "GET",
+            404,
+            "<html><body>Cannot GET /v2/session/info</body></html>"
+        ),
+        post
+    );
+    assert_eq!(info("GET", 404, ""), post);
+    // Wawp's own 404 (a JSON body) is a real "no such instance".
+    assert_eq!(
+        info("GET", 404, r#"{"code":"invalid_instance","message":"x"}"#),
+        None
+    );
+    // Already POST: nothing more to try; other statuses and ops, and WAHA, never.
+    assert_eq!(info("POST", 405, ""), None);
+    for status in [200, 400, 401, 422, 429, 500] {
+        assert_eq!(info("GET", status, "<html></html>"), None, "{status}");
+    }
+    assert_eq!(follow_up(Flavor::Wawp, ClientOp::Me, "GET", 405, ""), None);
+    assert_eq!(
+        follow_up(Flavor::Waha, ClientOp::Info, "GET", 405, ""),
+        None
+    );
+    let value = post.unwrap().to_value();
+    assert_eq!(value.str_field("method"), Some("POST"));
+    assert_eq!(value.str_field("answerAs"), Some("info"));
+}
+
+#[test]
+fn waha_create_of_an_existing_session_reads_it_and_answers_it_as_create() {
+    // Byte for byte what WAHA Core 2024.10.8 answered on loopback.
+    let exists = r#"{"statusCode":422,"message":"Session 'default' already exists. Use PUT to update it.","error":"Unprocessable Entity"}"#;
+    let adopt = follow_up(Flavor::Waha, ClientOp::Create, "POST", 422, exists).unwrap();
+    assert_eq!(
+        adopt,
+        FollowUp {
+            op: ClientOp::Info,
+            method: None,
+            answer_as: ClientOp::Create,
+        }
+    );
+    assert_eq!(adopt.to_value().get("method"), None);
+    // The info answer (WAHA SessionInfo) classified as a create result.
+    let info = r#"{"name":"default","status":"STOPPED","config":null,"me":null,"presence":null,"timestamps":{"activity":null},"engine":{"engine":"WEBJS"}}"#;
+    let created = ok(adopt.answer_as, 200, info);
+    assert_eq!(created.str_field("instanceId"), Some("default"));
+    assert_eq!(created.str_field("status"), Some("STOPPED"));
+    // Without the follow-up the same 422 is a conflict; other 422s have no follow-up.
+    assert_eq!(err(ClientOp::Create, 422, exists).code, ErrorCode::Conflict);
+    let started = r#"{"statusCode":422,"message":"Session 'default' is already started.","error":"Unprocessable Entity"}"#;
+    assert_eq!(
+        follow_up(Flavor::Waha, ClientOp::Create, "POST", 422, started),
+        None
+    );
+    assert_eq!(
+        follow_up(Flavor::Waha, ClientOp::Create, "POST", 409, exists),
+        None
+    );
+    assert_eq!(
+        follow_up(Flavor::Wawp, ClientOp::Create, "POST", 422, exists),
+        None
+    );
+    assert_eq!(
+        follow_up(Flavor::Waha, ClientOp::Start, "POST", 422, exists),
+        None
+    );
+    // A plain-text 422 from a proxy in between says the same.
+    assert!(
+        follow_up(
+            Flavor::Waha,
+            ClientOp::Create,
+            "POST",
+            422,
+            "Session already exists"
+        )
+        .is_some()
+    );
 }

@@ -24,6 +24,7 @@ import glueInit, {
   __buildRequest as glueBuildRequest,
   __classifyResponse as glueClassifyResponse,
   __mayRetry as glueMayRetry,
+  __followUp as glueFollowUp,
   __parseWebhookBody as glueParseWebhookBody,
   __actionTemplate as glueActionTemplate,
   __decodeStatusUtf8 as glueDecodeStatusUtf8,
@@ -245,4 +246,5 @@ export const stability = guard(glueStability);
 export const __buildRequest = guard(glueBuildRequest);
 export const __classifyResponse = guard(glueClassifyResponse);
 export const __mayRetry = guard(glueMayRetry);
+export const __followUp = guard(glueFollowUp);
 export const __parseWebhookBody = guard(glueParseWebhookBody);

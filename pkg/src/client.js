@@ -1,13 +1,15 @@
 // WawpClient: the I/O half of the HTTP client. The Rust core decides which request each
-// operation is (`buildRequest`), what a response means (`classifyResponse`) and whether a failed
-// call may be sent again (`mayRetry`); this file only adds credentials, runs fetch with a
-// timeout, sleeps between attempts and makes sure no token ever leaves in an error.
+// operation is (`buildRequest`), what a response means (`classifyResponse`), whether a failed
+// answer calls for one more request (`followUp`) and whether a failed call may be sent again
+// (`mayRetry`); this file only adds credentials, runs fetch with a timeout, sleeps between
+// attempts and makes sure no token ever leaves in an error.
 // Runtime surface: fetch, AbortController, setTimeout, URL — browsers, workers, Node, workerd.
 
 import {
   Backoff,
   __buildRequest as buildRequest,
   __classifyResponse as classifyResponse,
+  __followUp as followUp,
   __mayRetry as mayRetry,
 } from "./bindings.js";
 import { WawpError } from "./error.js";
@@ -53,6 +55,8 @@ export class WawpClient {
   #timeoutMs;
   #retry;
   #fetch;
+  /** op → the method a follow-up told this client to keep (Wawp `info` → POST). */
+  #methods = new Map();
 
   /** @param {import("./client.d.ts").WawpClientOptions} opts */
   constructor(opts) {
@@ -173,15 +177,11 @@ export class WawpClient {
   async #call(op, extraArgs) {
     let backoff;
     try {
-      const spec = buildRequest(this.#flavor, op, {
-        instanceId: this.#instanceId,
-        session: this.#session,
-        ...extraArgs,
-      });
+      const args = { instanceId: this.#instanceId, session: this.#session, ...extraArgs };
       for (;;) {
         let error;
         try {
-          return await this.#attempt(op, spec);
+          return await this.#exchange(op, args);
         } catch (err) {
           error = asWawpError(err, op);
         }
@@ -199,11 +199,38 @@ export class WawpClient {
     }
   }
 
+  /** The core's request for `op`, with the method a follow-up told this client to keep. */
+  #request(op, args) {
+    const spec = buildRequest(this.#flavor, op, args);
+    const method = this.#methods.get(op);
+    if (method !== undefined) spec.method = method;
+    return spec;
+  }
+
   /**
-   * One HTTP exchange. A transport failure that certainly never reached the server is marked
-   * in `certainlyNotSent`, so the retry decision may resend even non-idempotent calls.
+   * One attempt of an operation: its request and, when the core says the failed answer calls
+   * for it, the one follow-up request (whose answer is final).
    */
-  async #attempt(op, spec) {
+  async #exchange(op, args) {
+    const spec = this.#request(op, args);
+    const answer = await this.#fetchAnswer(op, spec);
+    try {
+      return classifyResponse(op, answer.status, answer.retryAfter, answer.body, Date.now());
+    } catch (err) {
+      const next = followUp(this.#flavor, op, spec.method, answer.status, answer.body);
+      if (next === undefined) throw err;
+      if (next.method !== undefined) this.#methods.set(next.op, next.method);
+      const again = await this.#fetchAnswer(op, this.#request(next.op, args));
+      return classifyResponse(next.answerAs, again.status, again.retryAfter, again.body, Date.now());
+    }
+  }
+
+  /**
+   * One HTTP exchange → `{status, retryAfter, body}`. A transport failure that certainly never
+   * reached the server is marked in `certainlyNotSent`, so the retry decision may resend even
+   * non-idempotent calls.
+   */
+  async #fetchAnswer(op, spec) {
     const url = new URL(this.#baseUrl + spec.path);
     for (const [name, value] of spec.query ?? []) url.searchParams.append(name, value);
     const headers = { Accept: "application/json" };
@@ -229,7 +256,7 @@ export class WawpClient {
       });
       status = response.status;
       retryAfter = response.headers.get("retry-after");
-      bodyText = await response.text();
+      bodyText = await bodyOf(response);
     } catch (err) {
       if (controller.signal.aborted) {
         throw new WawpError("timeout", `${op}: no complete response within ${this.#timeoutMs} ms`, { op });
@@ -244,7 +271,7 @@ export class WawpClient {
     } finally {
       clearTimeout(timer);
     }
-    return classifyResponse(op, status, retryAfter, bodyText, Date.now());
+    return { status, retryAfter, body: bodyText };
   }
 
   /** Removes every token this client ever held from every string property of the error. */
@@ -305,6 +332,20 @@ function transportCodes(err) {
   };
   visit(err, 0);
   return codes;
+}
+
+/**
+ * The body as text for the core. Image bytes (WAHA's QR as `image/png`, from a proxy or an
+ * injected fetch that ignored `Accept`) cannot cross as text, so they cross in WAHA's own JSON
+ * form of the same answer, `{mimetype, data: base64}`.
+ */
+async function bodyOf(response) {
+  const type = (response.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+  if (!type.startsWith("image/")) return response.text();
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return JSON.stringify({ mimetype: type, data: btoa(binary) });
 }
 
 function sleep(ms) {

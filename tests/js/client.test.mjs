@@ -69,17 +69,14 @@ test("waha flavour: X-Api-Key header, session in the path, no token in the URL",
   assert.ok(!request.url.href.includes(encodeURIComponent(TOKEN)) && !request.url.href.includes(TOKEN));
 });
 
-test("sendText posts chatId and text as JSON", async () => {
+test("sendText posts chatId and message (Wawp's name for the text) as JSON", async () => {
   const s = await server(scripted([{ status: 200, body: { id: "msg-1", status: "sent" } }]));
   const sent = await client(s.url).sendText("201012345678@c.us", "hello ✓");
   assert.equal(sent.id, "msg-1");
   const [request] = s.requests;
   assert.equal(request.method, "POST");
   assert.equal(request.url.pathname, "/v2/send/text");
-  assert.deepEqual(
-    { chatId: JSON.parse(request.body).chatId, text: JSON.parse(request.body).text },
-    { chatId: "201012345678@c.us", text: "hello ✓" },
-  );
+  assert.deepEqual(JSON.parse(request.body), { chatId: "201012345678@c.us", message: "hello ✓" });
 });
 
 test("non-JSON error bodies (HTML, XML, text) become typed WawpErrors", async () => {

@@ -24,32 +24,59 @@ const HASHES = new Map([
 const encoder = new TextEncoder();
 
 /**
- * True when a signature header is present and every signature header present matches the HMAC
- * of the exact raw bytes: WAHA `X-Webhook-Hmac` (hash from `X-Webhook-Hmac-Algorithm`, sha512
- * when absent) and Wawp `X-Wawp-Signature` (HMAC-SHA256, optional `sha256=` prefix).
+ * How `X-Wawp-Signature` is read. Wawp's docs say only that the `hmac` secret is "added to the
+ * X-Wawp-Signature header for basic verification" (the header may carry the secret itself);
+ * Wawp's Python SDK verifies a hex HMAC-SHA256 of the body. Nothing public settles which one
+ * Wawp sends, so the default accepts either: it is never weaker than the form actually in use
+ * (a sender that signs never puts the secret on the wire, so accepting the bare secret gives an
+ * attacker nothing new), and a receiver works whichever form its Wawp account uses. Pin
+ * "hmac-sha256" once you know Wawp signs: only then is the body's integrity guaranteed.
  */
-export async function verifyWebhook(rawBody, headers, secret) {
+const WAWP_MODES = new Set(["hmac-sha256", "secret", "either"]);
+const DEFAULT_WAWP_MODE = "either";
+
+/**
+ * True when a signature header is present and every signature header present matches, over the
+ * exact raw bytes: WAHA `X-Webhook-Hmac` (hash from `X-Webhook-Hmac-Algorithm`, sha512 when
+ * absent) and Wawp `X-Wawp-Signature` as `opts.wawpSignature` says ("hmac-sha256": hex
+ * HMAC-SHA256, optional `sha256=` prefix; "secret": the secret itself; "either", the default).
+ * Every comparison is constant-time, and in "either" both forms are always computed.
+ */
+export async function verifyWebhook(rawBody, headers, secret, opts = {}) {
   if (typeof secret !== "string" || secret.length === 0) {
     throw new WawpError("invalid_option", "the webhook secret must be a non-empty string");
   }
+  const mode = wawpMode(opts);
   const bytes = toBytes(rawBody);
-  const checks = [];
+  let present = false;
+  let ok = true;
   const wahaSignature = headerValue(headers, WAHA_SIGNATURE);
   if (wahaSignature !== undefined) {
+    present = true;
     const hash = HASHES.get(normaliseAlgorithm(headerValue(headers, WAHA_ALGORITHM) ?? "sha512"));
     if (hash === undefined) return false;
-    checks.push([hash, wahaSignature]);
+    ok = constantTimeEqual(await hmacHex(hash, secret, bytes), wahaSignature.trim().toLowerCase()) && ok;
   }
   const wawpSignature = headerValue(headers, WAWP_SIGNATURE);
   if (wawpSignature !== undefined) {
-    checks.push(["SHA-256", wawpSignature.trim().replace(/^sha256=/i, "")]);
+    present = true;
+    let match = false;
+    if (mode !== "secret") {
+      const given = wawpSignature.trim().replace(/^sha256=/i, "").toLowerCase();
+      match = constantTimeEqual(await hmacHex("SHA-256", secret, bytes), given);
+    }
+    if (mode !== "hmac-sha256") match = (await sameSecret(wawpSignature.trim(), secret)) || match;
+    ok = match && ok;
   }
-  if (checks.length === 0) return false;
-  for (const [hash, given] of checks) {
-    const expected = await hmacHex(hash, secret, bytes);
-    if (!constantTimeEqual(expected, given.trim().toLowerCase())) return false;
+  return present && ok;
+}
+
+function wawpMode(opts) {
+  const mode = opts?.wawpSignature ?? DEFAULT_WAWP_MODE;
+  if (!WAWP_MODES.has(mode)) {
+    throw new WawpError("invalid_option", 'wawpSignature must be "hmac-sha256", "secret" or "either"');
   }
-  return true;
+  return mode;
 }
 
 /** One event; a body holding an array of several is `invalid_payload` (use `parseWebhooks`). */
@@ -80,7 +107,7 @@ export async function parseWebhooks(rawBody, headers, opts = {}) {
   } catch {
     throw new WawpError("invalid_payload", "webhook body is not valid UTF-8");
   }
-  if (opts.secret !== undefined && !(await verifyWebhook(bytes, headers ?? {}, opts.secret))) {
+  if (opts.secret !== undefined && !(await verifyWebhook(bytes, headers ?? {}, opts.secret, opts))) {
     throw new WawpError("bad_signature", "webhook signature missing or wrong");
   }
   const limits = { maxBytes, nowMs: opts.nowMs ?? Date.now() };
@@ -118,17 +145,33 @@ function normaliseAlgorithm(value) {
   return value.toLowerCase().replace(/[^a-z0-9]/g, "").replace(/^hmac/, "");
 }
 
-async function hmacHex(hash, secret, bytes) {
+function subtle() {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) {
     // Node 18 exposes WebCrypto globally only with --experimental-global-webcrypto.
     throw new WawpError("invalid_option", "WebCrypto (crypto.subtle) is not available in this runtime");
   }
-  const key = await subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
-  const mac = new Uint8Array(await subtle.sign("HMAC", key, bytes));
-  let hex = "";
-  for (const byte of mac) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  return subtle;
+}
+
+async function hmacHex(hash, secret, bytes) {
+  const key = await subtle().importKey("raw", encoder.encode(secret), { name: "HMAC", hash }, false, ["sign"]);
+  return hex(new Uint8Array(await subtle().sign("HMAC", key, bytes)));
+}
+
+function hex(bytes) {
+  let out = "";
+  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  return out;
+}
+
+/**
+ * The header equals the secret: both are hashed first, so the compare neither exits early nor
+ * reveals the secret's length.
+ */
+async function sameSecret(given, secret) {
+  const digest = async (text) => hex(new Uint8Array(await subtle().digest("SHA-256", encoder.encode(text))));
+  return constantTimeEqual(await digest(secret), await digest(given));
 }
 
 /** Compares two hex strings without an early exit on the first differing character. */

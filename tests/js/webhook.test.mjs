@@ -61,6 +61,74 @@ test("Wawp's X-Wawp-Signature: HMAC-SHA256 hex, optional sha256= prefix", async 
   assert.equal(await verifyWebhook(WAHA_BODY, { "X-Wawp-Signature": digest, "X-Webhook-Hmac": WAHA_DIGEST }, SECRET), false);
 });
 
+test("wawpSignature modes: hmac-sha256, secret (the header carries the secret), either (default)", async () => {
+  const digest = hmac("sha256", SECRET, WAHA_BODY);
+  const verify = (value, mode) =>
+    verifyWebhook(WAHA_BODY, { "X-Wawp-Signature": value }, SECRET, mode === undefined ? undefined : { wawpSignature: mode });
+  const table = [
+    // header value, hmac-sha256, secret, either
+    [digest, true, false, true],
+    [`sha256=${digest}`, true, false, true],
+    [SECRET, false, true, true],
+    [` ${SECRET} `, false, true, true],
+    [`${SECRET}x`, false, false, false],
+    [SECRET.slice(0, -1), false, false, false],
+    [SECRET.toUpperCase(), false, false, false],
+    [hmac("sha256", "other", WAHA_BODY), false, false, false],
+    ["", false, false, false],
+  ];
+  for (const [value, asHmac, asSecret, asEither] of table) {
+    assert.equal(await verify(value, "hmac-sha256"), asHmac, `hmac-sha256: ${value}`);
+    assert.equal(await verify(value, "secret"), asSecret, `secret: ${value}`);
+    assert.equal(await verify(value, "either"), asEither, `either: ${value}`);
+    assert.equal(await verify(value), asEither, `default (either): ${value}`);
+  }
+  // The option reaches verification through parseWebhooks as well.
+  const body = JSON.stringify(statusEvent("WORKING", Date.now()));
+  const [event] = await parseWebhooks(body, { "X-Wawp-Signature": SECRET }, { secret: SECRET, wawpSignature: "secret" });
+  assert.equal(event.report.status, "WORKING");
+  const pinned = await errors.rejection(parseWebhook(body, { "X-Wawp-Signature": SECRET }, { secret: SECRET, wawpSignature: "hmac-sha256" }));
+  assert.equal(pinned.code, "bad_signature");
+  // WAHA's header is unaffected by the Wawp mode.
+  assert.equal(await verifyWebhook(WAHA_BODY, { "X-Webhook-Hmac": WAHA_DIGEST }, WAHA_KEY, { wawpSignature: "secret" }), true);
+  assert.equal(await verifyWebhook(WAHA_BODY, { "X-Webhook-Hmac": WAHA_KEY }, WAHA_KEY, { wawpSignature: "either" }), false);
+  for (const bad of ["sha256", "SECRET", "", 1]) {
+    const err = await errors.rejection(verifyWebhook(WAHA_BODY, { "X-Wawp-Signature": digest }, SECRET, { wawpSignature: bad }));
+    assert.equal(err.code, "invalid_option", String(bad));
+  }
+});
+
+test("either mode always computes both forms (no early exit on the first match)", async () => {
+  const subtle = globalThis.crypto.subtle;
+  const counts = { sign: 0, digest: 0 };
+  const original = { sign: subtle.sign, digest: subtle.digest };
+  subtle.sign = function (...args) {
+    counts.sign++;
+    return original.sign.apply(this, args);
+  };
+  subtle.digest = function (...args) {
+    counts.digest++;
+    return original.digest.apply(this, args);
+  };
+  try {
+    const digest = hmac("sha256", SECRET, WAHA_BODY);
+    for (const [value, mode, sign, hashes] of [
+      [digest, "either", 1, 2],
+      [SECRET, "either", 1, 2],
+      ["wrong", "either", 1, 2],
+      [digest, "hmac-sha256", 1, 0],
+      [SECRET, "secret", 0, 2],
+    ]) {
+      counts.sign = counts.digest = 0;
+      await verifyWebhook(WAHA_BODY, { "X-Wawp-Signature": value }, SECRET, { wawpSignature: mode });
+      assert.deepEqual(counts, { sign, digest: hashes }, `${mode} with ${value === SECRET ? "the secret" : value}`);
+    }
+  } finally {
+    subtle.sign = original.sign;
+    subtle.digest = original.digest;
+  }
+});
+
 test("an empty secret is an invalid option, not a silent pass", async () => {
   const err = await errors.rejection(verifyWebhook(WAHA_BODY, { "X-Webhook-Hmac": WAHA_DIGEST }, ""));
   assert.ok(err instanceof WawpError);

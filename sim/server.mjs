@@ -5,7 +5,7 @@ import { Clock } from "./clock.mjs";
 import { SimLog, redactedPath } from "./log.mjs";
 import { Random, defaultSeed } from "./random.mjs";
 import { DEFAULT_TIMINGS, SimError, Sessions, RUNNING } from "./sessions.mjs";
-import { DEFAULT_DELIVERY, WebhookDispatcher, receiverSpec } from "./webhooks.mjs";
+import { DEFAULT_DELIVERY, WAHA_VERSION, WebhookDispatcher, receiverSpec } from "./webhooks.mjs";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const DRAIN_LIMIT_BYTES = 16 * MAX_BODY_BYTES; // past this an oversized upload is cut off
@@ -23,7 +23,23 @@ export const DEFAULT_FAULTS = Object.freeze({
   webhookReorder: false,
   resendStarting: false,
   errorFormat: null,
+  infoGetRefused: null,
+  errorsAs200: false,
 });
+
+/** WAHA Core signs webhooks from this release on; earlier Core releases send no X-Webhook-Hmac. */
+export const WAHA_CORE_HMAC_SINCE = "2024.11.5";
+const WAHA_TIERS = new Set(["plus", "core"]);
+
+/** "2024.10.8" < "2024.11.5": WAHA versions are year.month.patch. */
+export function versionBefore(version, than) {
+  const parts = (v) => String(v).split(".").map((n) => Number.parseInt(n, 10) || 0);
+  const [a, b] = [parts(version), parts(than)];
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  }
+  return false;
+}
 
 const REASON = {
   400: "Bad Request",
@@ -52,6 +68,7 @@ export function mergeFaults(current, update) {
       case "staleStatus":
       case "webhookReorder":
       case "resendStarting":
+      case "errorsAs200":
         if (typeof value !== "boolean") throw new TypeError(`${key} must be a boolean`);
         break;
       case "rate5xx":
@@ -71,6 +88,9 @@ export function mergeFaults(current, update) {
           next[key] = value.count === 0 ? null : { count: value.count, retryAfterS: value.retryAfterS ?? null };
           continue;
         }
+        break;
+      case "infoGetRefused":
+        if (value !== null && value !== 405 && value !== 404) throw new TypeError("infoGetRefused must be 405, 404 or null");
         break;
       case "errorFormat":
         if (value !== null && value !== "xml" && value !== "text" && value !== "json") {
@@ -111,6 +131,11 @@ function checkedDurations(values, group) {
 export async function startSimulator(opts = {}) {
   const flavor = opts.flavor ?? "wawp";
   if (flavor !== "wawp" && flavor !== "waha") throw new RangeError('flavor must be "wawp" or "waha"');
+  const wahaTier = opts.wahaTier ?? "plus";
+  if (!WAHA_TIERS.has(wahaTier)) throw new RangeError('wahaTier must be "plus" or "core"');
+  const wahaVersion = String(opts.wahaVersion ?? WAHA_VERSION);
+  if (!/^\d{4}\.\d{1,2}\.\d{1,3}$/.test(wahaVersion)) throw new RangeError("wahaVersion must look like 2024.10.8");
+  const core = flavor === "waha" && wahaTier === "core";
   const speed = optionNumber(opts.speed, "speed", 1);
   const seed = opts.seed ?? defaultSeed();
   const token = String(opts.token ?? "sim-token");
@@ -125,7 +150,7 @@ export async function startSimulator(opts = {}) {
 
   const clock = new Clock(speed);
   const log = new SimLog(opts.maxLogEntries ?? 20000);
-  const state = { flavor, speed, seed, timings, faults: { ...DEFAULT_FAULTS }, log, closed: false };
+  const state = { flavor, wahaTier, wahaVersion, speed, seed, timings, faults: { ...DEFAULT_FAULTS }, log, closed: false };
   const streams = () => ({
     ids: new Random(seed, "ids"),
     faults: new Random(seed, "faults"),
@@ -133,7 +158,16 @@ export async function startSimulator(opts = {}) {
   });
   let random = streams();
 
-  const dispatcher = new WebhookDispatcher({ clock, random: random.events, faults: state.faults, log, flavor, delivery });
+  const dispatcher = new WebhookDispatcher({
+    clock,
+    random: random.events,
+    faults: state.faults,
+    log,
+    flavor,
+    delivery,
+    environment: { version: wahaVersion, tier: wahaTier.toUpperCase() },
+    signs: !(core && versionBefore(wahaVersion, WAHA_CORE_HMAC_SINCE)),
+  });
   const sessions = new Sessions({
     clock,
     random: random.ids,
@@ -154,6 +188,10 @@ export async function startSimulator(opts = {}) {
   });
   for (const spec of initialWebhooks) dispatcher.add(spec);
   Object.assign(state, { sessions, dispatcher, instances: sessions.instances });
+  // WAHA Core has exactly one session, `default`, existing (STOPPED) from boot
+  // (devlikeapro/waha src/core/manager.core.ts: `this.session = DefaultSessionStatus.STOPPED`).
+  const bootCore = () => core && sessions.create({ name: CORE_SESSION });
+  bootCore();
 
   /** Fault switches are one shared object: mutate in place so every component sees the change. */
   const setFaults = (next) => {
@@ -169,10 +207,11 @@ export async function startSimulator(opts = {}) {
     clock.clearAll();
     setFaults({ ...DEFAULT_FAULTS });
     log.clear();
+    bootCore();
   };
 
   const api = flavor === "wawp" ? wawpApi : wahaApi;
-  const deps = { state, sessions, dispatcher, clock, log, token, flavor, random: () => random, setFaults, reset };
+  const deps = { state, sessions, dispatcher, clock, log, token, flavor, core, random: () => random, setFaults, reset };
 
   const server = createServer((req, res) => {
     handleRequest(req, res, deps, api).catch((err) => {
@@ -334,6 +373,11 @@ function replyFailure(ctx, status, code, message, headers = {}) {
       return;
     }
   }
+  if (ctx.deps.flavor === "wawp" && ctx.deps.state.faults.errorsAs200 && status >= 400 && status < 500 && status !== 429 && status !== 413) {
+    // Wawp's legacy endpoints answer some failures as 200 {"status":"error", ...} (wawp-api.md §8).
+    sendJson(res, 200, { status: "error", code, message }, headers);
+    return;
+  }
   if (ctx.deps.flavor === "waha") {
     const body = status === 401 ? { message: "Unauthorized", statusCode: 401 } : { statusCode: status, message, error: REASON[status] ?? "Error" };
     sendJson(res, status, body, headers);
@@ -344,7 +388,7 @@ function replyFailure(ctx, status, code, message, headers = {}) {
 
 const ERROR_STATUS = {
   not_found: [404, "invalid_instance"],
-  already_started: [422, "already_started"],
+  only_default: [422, "only_default"],
   wrong_status: [422, "invalid_status"],
   rate_limited: [429, "rate_limited"],
   quota: [403, "quota_exceeded"],
@@ -429,6 +473,13 @@ async function wawpApi(ctx) {
     return;
   }
   ctx.op = route.op;
+  const refusal = ctx.deps.state.faults.infoGetRefused;
+  if (route.op === "info" && ctx.req.method === "GET" && refusal !== null) {
+    // A deployment that takes only POST /v2/session/info (Wawp's current docs): 405, or a
+    // router's HTML 404 page.
+    refuseMethod(ctx, refusal);
+    return;
+  }
   const json = await gate(ctx);
   if (json === null) return;
   const { sessions } = ctx.deps;
@@ -518,11 +569,13 @@ async function wawpApi(ctx) {
       return;
     }
     case "send": {
-      const chatId = typeof json.chatId === "string" ? json.chatId : null;
-      const text = typeof json.text === "string" ? json.text : typeof json.message === "string" ? json.message : null;
+      // "Required params: instance_id, access_token, chatId, message" (Wawp docs, send text);
+      // `text` is WAHA's name and is not accepted here.
+      const chatId = stringParam(ctx, json, "chatId");
+      const text = stringParam(ctx, json, "message");
       sessions.get(id);
       if (!chatId || text === null) {
-        replyFailure(ctx, 400, "missing_parameter", "Missing required parameter: chatId and text (or message)");
+        replyFailure(ctx, 400, "missing_parameter", `Missing required parameter: ${chatId ? "message" : "chatId"}`);
         return;
       }
       const messageId = sessions.send(id, chatId);
@@ -537,6 +590,17 @@ async function wawpApi(ctx) {
 
 // ---------------------------------------------------------------------------------------------
 // WAHA
+
+function refuseMethod(ctx, status) {
+  ctx.httpStatus = status;
+  ctx.outcome = status === 405 ? "method_not_allowed" : "not_found";
+  const text = status === 405 ? "" : `<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>Cannot ${ctx.req.method} ${ctx.url.pathname}</p></body></html>\n`;
+  const headers = { "content-length": Buffer.byteLength(text) };
+  if (status === 405) headers.allow = "POST";
+  else headers["content-type"] = "text/html; charset=utf-8";
+  ctx.res.writeHead(status, headers);
+  ctx.res.end(text);
+}
 
 function segment(value) {
   try {
@@ -594,6 +658,10 @@ async function wahaApi(ctx) {
     replyFailure(ctx, 401, "unauthorized", "Unauthorized");
     return;
   }
+  if (ctx.deps.core) {
+    const named = route.handler === "create" ? (json.name ?? "") : route.handler === "send" ? (json.session ?? CORE_SESSION) : sessionName;
+    if (named !== null && named !== CORE_SESSION) throw onlyDefault(String(named));
+  }
   const { sessions } = ctx.deps;
   const dto = (instance) => ({ name: instance.sessionName, status: sessions.reportedStatus(instance), config: wahaConfig(instance) });
   switch (route.handler) {
@@ -643,9 +711,18 @@ async function wahaApi(ctx) {
     case "logout":
       reply(ctx, 201, dto(sessions[route.handler](sessionName)));
       return;
-    case "me":
-      reply(ctx, 200, sessions.me(sessions.get(sessionName)));
+    case "me": {
+      const me = sessions.me(sessions.get(sessionName));
+      if (me !== null) {
+        reply(ctx, 200, me);
+        return;
+      }
+      // NestJS sends a handler's null as a 200 with an empty body (seen on WAHA 2024.10.8).
+      ctx.httpStatus = 200;
+      ctx.res.writeHead(200, { "content-length": 0 });
+      ctx.res.end();
       return;
+    }
     case "qr": {
       const value = sessions.qrValue(sessionName);
       if (ctx.op === "qr") {
@@ -701,6 +778,18 @@ async function wahaApi(ctx) {
     default:
       replyFailure(ctx, 404, "not_found", `Cannot ${ctx.req.method} ${ctx.url.pathname}`);
   }
+}
+
+const CORE_SESSION = "default";
+
+/** devlikeapro/waha src/core/manager.core.ts, OnlyDefaultSessionIsAllowed. */
+function onlyDefault(name) {
+  const encoded = Buffer.from(name, "utf-8").toString("base64");
+  return new SimError(
+    "only_default",
+    `WAHA Core support only 'default' session. You tried to access '${name}' session (base64: ${encoded}). ` +
+      "If you want to run more then one WhatsApp account - please get WAHA PLUS version. Check this out: https://waha.devlike.pro/docs/how-to/plus-version/",
+  );
 }
 
 function wahaConfig(instance) {
@@ -819,7 +908,8 @@ async function controlApi(req, res, url, body, deps) {
       return sendJson(res, 200, { reset: true });
     }
     if (path === "/__sim/info" && method === "GET") {
-      return sendJson(res, 200, { flavor: state.flavor, speed: state.speed, seed: state.seed, timings: state.timings });
+      const { flavor, wahaTier, wahaVersion, speed, seed, timings } = state;
+      return sendJson(res, 200, { flavor, wahaTier, wahaVersion, speed, seed, timings });
     }
     return fail(404, "not_found", `No control route for ${method} ${url.pathname}`);
   } catch (err) {

@@ -21,7 +21,7 @@ const SEEDABLE = new Set(["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAI
 
 /** A refusal the HTTP layer turns into a flavour-specific error response. */
 export class SimError extends Error {
-  /** kind: not_found | already_started | wrong_status | rate_limited | quota | conflict | bad_request | exists */
+  /** kind: not_found | wrong_status | rate_limited | quota | conflict | bad_request | exists | only_default */
   constructor(kind, message, extra = {}) {
     super(message);
     this.kind = kind;
@@ -84,7 +84,8 @@ export class Sessions {
       throw new SimError("quota", `Instance limit reached (${this.maxInstances})`);
     }
     if (name !== undefined && this.instances.has(name)) {
-      throw new SimError("exists", `Session '${name}' already exists.`, { instanceId: name });
+      // devlikeapro/waha src/api/sessions.controller.ts (create)
+      throw new SimError("exists", `Session '${name}' already exists. Use PUT to update it.`, { instanceId: name });
     }
     const instance = this.#newInstance({ id: name, webhooks, metadata });
     if (start) this.start(instance.id);
@@ -108,11 +109,9 @@ export class Sessions {
   start(id) {
     const instance = this.get(id);
     this.#checkStartRate(instance);
-    if (instance.status === "STOPPED") {
-      this.#enter(instance, "STARTING");
-    } else if (this.flavor === "waha") {
-      throw new SimError("already_started", `Session '${instance.sessionName}' is already started.`);
-    }
+    // Both APIs: starting a running session changes nothing (WAHA src/api/sessions.controller.ts
+    // `start` checks isRunning first; only the deprecated POST /api/sessions/start answered 422).
+    if (instance.status === "STOPPED") this.#enter(instance, "STARTING");
     return instance;
   }
 

@@ -54,7 +54,13 @@ export function signatureHeaders(shape, key, body) {
 }
 
 export class WebhookDispatcher {
-  constructor({ clock, random, faults, log, flavor, delivery = DEFAULT_DELIVERY }) {
+  /**
+   * `environment` overrides fields of the WAHA `environment` block (version, tier); `signs: false`
+   * models WAHA Core before 2024.11.5, which sends no HMAC headers even when a key is configured.
+   */
+  constructor({ clock, random, faults, log, flavor, delivery = DEFAULT_DELIVERY, environment = {}, signs = true }) {
+    this.environment = { ...ENVIRONMENT, ...environment };
+    this.signs = signs;
     this.clock = clock;
     this.random = random;
     this.faults = faults;
@@ -125,8 +131,8 @@ export class WebhookDispatcher {
       metadata: view.metadata ?? {},
       me: view.me,
       payload: { name: view.sessionName, status: view.status, statuses: view.statuses, data: null },
-      engine: ENVIRONMENT.engine,
-      environment: ENVIRONMENT,
+      engine: this.environment.engine,
+      environment: this.environment,
     };
     if (this.flavor === "wawp") body.instance_id = view.instanceId; // lets receivers route by instance
     return body;
@@ -191,11 +197,11 @@ export class WebhookDispatcher {
   #headers(receiver, body, now) {
     const headers = {
       "content-type": "application/json",
-      "user-agent": `WAHA/${WAHA_VERSION} (wawp-session simulator)`,
+      "user-agent": `WAHA/${this.environment.version} (wawp-session simulator)`,
       "x-webhook-request-id": `req_${this.random.ulid(now)}`,
       "x-webhook-timestamp": String(now),
     };
-    if (receiver.hmacKey !== null) Object.assign(headers, signatureHeaders(receiver.shape, receiver.hmacKey, body));
+    if (receiver.hmacKey !== null && this.signs) Object.assign(headers, signatureHeaders(receiver.shape, receiver.hmacKey, body));
     return headers;
   }
 

@@ -73,8 +73,13 @@ test("400 for malformed JSON and for missing request fields, in both flavours", 
     const missing = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us" } });
     assert.equal(missing.status, 400);
     assert.equal(missing.json.code, "missing_parameter");
-    const viaMessage = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", message: "alias" } });
+    // Wawp's field is `message`; WAHA's `text` is refused like any missing parameter.
+    const viaText = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", text: "waha's name" } });
+    assert.equal(viaText.status, 400);
+    assert.deepEqual(viaText.json, { code: "missing_parameter", message: "Missing required parameter: message" });
+    const viaMessage = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", message: "hello" } });
     assert.equal(viaMessage.status, 200);
+    assert.equal((await control(sim, "/log")).deliveries.at(-1).text, "hello");
     const noPhone = await control(sim, "/instances", { status: "SCAN_QR_CODE" });
     assert.equal((await wawp(sim, "/v2/auth/request-code", noPhone.instance_id)).status, 400);
 
@@ -156,7 +161,7 @@ test("422: send unless WORKING, QR and pairing code unless SCAN_QR_CODE", async 
   const sim = await startSim();
   try {
     const { instance_id: id } = await control(sim, "/instances", {});
-    const send = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", text: "x" } });
+    const send = await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", message: "x" } });
     assert.equal(send.status, 422);
     assert.equal(send.json.code, "session_not_working");
     assert.match(send.json.message, /^Session status is not as expected/);

@@ -82,7 +82,7 @@ test("staleStatus: after a scan, info and webhooks keep saying SCAN_QR_CODE alth
     await waitFor("stale event", () => receiver.received.some((r) => r.json.me));
     const stale = receiver.received.find((r) => r.json.me).json;
     assert.equal(stale.payload.status, "SCAN_QR_CODE");
-    assert.equal((await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", text: "x" } })).status, 422);
+    assert.equal((await wawp(sim, "/v2/send/text", id, { body: { chatId: "1@c.us", message: "x" } })).status, 422);
     await sleep(700); // QR no longer rotates to FAILED: the phone is linked
     assert.equal((await control(sim, `/instances/${id}`)).reportedStatus, "SCAN_QR_CODE");
     await wawp(sim, "/v2/session/restart", id);

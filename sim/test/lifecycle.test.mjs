@@ -62,7 +62,7 @@ test("Wawp: create → start → SCAN_QR_CODE → scan → WORKING, then send", 
     assert.equal(working.json.qr, undefined);
     assert.equal((await wawp(sim, "/v2/session/me", id, { method: "GET" })).json.id, "201145202826@c.us");
 
-    const sent = await wawp(sim, "/v2/send/text", id, { body: { chatId: "15550001111@c.us", text: "hello" } });
+    const sent = await wawp(sim, "/v2/send/text", id, { body: { chatId: "15550001111@c.us", message: "hello" } });
     assert.equal(sent.status, 200);
     assert.equal(sent.json.status, "sent");
     const log = await control(sim, "/log");
@@ -192,7 +192,7 @@ async function request409(sim, path) {
   return fetch(sim.url + path, { method: "POST" });
 }
 
-test("start on a running session: Wawp is idempotent, WAHA answers 422 already started", async () => {
+test("start on a running session is idempotent in both APIs; WAHA create of an existing name is 422", async () => {
   const wawpSim = await startSim();
   const wahaSim = await startSim({ flavor: "waha" });
   try {
@@ -204,9 +204,13 @@ test("start on a running session: Wawp is idempotent, WAHA answers 422 already s
     const created = await waha(wahaSim, "/api/sessions", { method: "POST", body: { name: "default" } });
     assert.equal(created.status, 201);
     assert.equal(created.json.status, "STARTING");
-    const conflict = await waha(wahaSim, "/api/sessions/default/start", { method: "POST" });
-    assert.equal(conflict.status, 422);
-    assert.deepEqual(conflict.json, { statusCode: 422, message: "Session 'default' is already started.", error: "Unprocessable Entity" });
+    // devlikeapro/waha src/api/sessions.controller.ts: start checks isRunning, create checks exists.
+    const again2 = await waha(wahaSim, "/api/sessions/default/start", { method: "POST" });
+    assert.equal(again2.status, 201);
+    assert.equal(again2.json.status, "STARTING");
+    const exists = await waha(wahaSim, "/api/sessions", { method: "POST", body: { name: "default" } });
+    assert.equal(exists.status, 422);
+    assert.equal(exists.text, '{"statusCode":422,"message":"Session \'default\' already exists. Use PUT to update it.","error":"Unprocessable Entity"}');
   } finally {
     await wawpSim.close();
     await wahaSim.close();

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { control, startReceiver, startSim, waitFor, waitStatus, waha } from "./helpers.mjs";
 
-const SPEC_PATH = new URL("../../../shared/reference/waha-openapi-2026.7.1.patched.json", import.meta.url);
+// A copy inside the repository (tests/fixtures/README.md says where it came from and what was patched).
+const SPEC_PATH = new URL("../../tests/fixtures/waha-openapi-2026.7.1.patched.json", import.meta.url);
 const spec = JSON.parse(readFileSync(SPEC_PATH, "utf8"));
 
 function resolve(schema) {

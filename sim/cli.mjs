@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { startSimulator } from "./server.mjs";
 
 const USAGE = `usage: npm run sim -- [--port <p>] [--speed <x>] [--seed <n>] [--token <t>] [--flavor wawp|waha]
+       [--waha-tier plus|core] [--waha-version <yyyy.m.p>]
        [--webhook-url <u>] [--webhook-shape waha|wawp] [--hmac-key <k>] [--max-instances <n>]
        [--starting-ms <ms>] [--first-qr-ms <ms>] [--next-qr-ms <ms>] [--qr-count <n>] [--verbose]`;
 
@@ -21,6 +22,8 @@ try {
       seed: { type: "string" },
       token: { type: "string", default: "sim-token" },
       flavor: { type: "string", default: "wawp" },
+      "waha-tier": { type: "string" },
+      "waha-version": { type: "string" },
       "webhook-url": { type: "string", multiple: true },
       "webhook-shape": { type: "string", default: "waha" },
       "hmac-key": { type: "string" },
@@ -62,6 +65,8 @@ try {
     seed: values.seed,
     token: values.token,
     flavor: values.flavor,
+    wahaTier: values["waha-tier"],
+    wahaVersion: values["waha-version"],
     maxInstances: number("max-instances"),
     timings,
     webhooks: (values["webhook-url"] ?? []).map((url) => ({ url, shape: values["webhook-shape"], hmacKey: values["hmac-key"] })),

@@ -1,7 +1,7 @@
 // The server-side session model: instances, their lifecycle timers, QR rotation, pairing, and the
 // lifecycle fault switches (hangStarting, flapping, staleStatus, resendStarting). Independent of the
 // Rust client on purpose: tests of one against the other must mean something.
-import { qrDataUrl } from "./png.mjs";
+import { qrDataUrl } from "./qr-image.mjs";
 
 export const DEFAULT_TIMINGS = Object.freeze({
   startingMs: 3000, // STARTING → WORKING / SCAN_QR_CODE

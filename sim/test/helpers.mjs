@@ -1,7 +1,9 @@
 // Shared helpers for the simulator tests (not a test file itself).
 import { createServer } from "node:http";
-import { inflateSync } from "node:zlib";
+import pngjs from "pngjs";
 import { startSimulator } from "../server.mjs";
+
+const { PNG } = pngjs;
 
 export const TOKEN = "sim-token";
 
@@ -92,57 +94,10 @@ export async function startReceiver(respond = () => 200) {
   };
 }
 
-/** Bitwise CRC-32 (no table), independent of the simulator's implementation. */
-export function crc32Bitwise(bytes) {
-  let crc = 0xffffffff;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-/**
- * Parses a PNG strictly enough for our writer's output: signature, chunk CRCs, IHDR, IDAT inflate,
- * filter bytes. Returns {width, height, bitDepth, colourType, chunks, grey: Uint8Array}.
- */
+/** A PNG as RGBA pixels (pngjs checks the signature and every chunk CRC): {width, height, colorType, data}. */
 export function decodePng(png) {
-  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (!signature.every((b, i) => png[i] === b)) throw new Error("bad PNG signature");
-  let offset = 8;
-  const chunks = [];
-  const idat = [];
-  let header = null;
-  while (offset < png.length) {
-    const length = png.readUInt32BE(offset);
-    const type = png.toString("ascii", offset + 4, offset + 8);
-    const data = png.subarray(offset + 8, offset + 8 + length);
-    const crc = png.readUInt32BE(offset + 8 + length);
-    if (crc !== crc32Bitwise(png.subarray(offset + 4, offset + 8 + length))) throw new Error(`bad CRC in ${type}`);
-    chunks.push(type);
-    if (type === "IHDR") {
-      header = { width: data.readUInt32BE(0), height: data.readUInt32BE(4), bitDepth: data[8], colourType: data[9], interlace: data[12] };
-    }
-    if (type === "IDAT") idat.push(data);
-    offset += 12 + length;
-  }
-  if (!header) throw new Error("no IHDR");
-  const raw = inflateSync(Buffer.concat(idat));
-  const { width, height } = header;
-  if (raw.length !== (width + 1) * height) throw new Error(`inflated ${raw.length} bytes, expected ${(width + 1) * height}`);
-  const grey = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    if (raw[y * (width + 1)] !== 0) throw new Error("unexpected filter type");
-    grey.set(raw.subarray(y * (width + 1) + 1, (y + 1) * (width + 1)), y * width);
-  }
-  return { ...header, chunks, grey };
-}
-
-/** RGBA for jsQR from a greyscale PNG decode. */
-export function rgba({ width, height, grey }) {
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < grey.length; i++) out.set([grey[i], grey[i], grey[i], 255], i * 4);
-  return out;
+  const image = PNG.sync.read(png);
+  return { width: image.width, height: image.height, colorType: image.colorType, data: new Uint8ClampedArray(image.data) };
 }
 
 export function dataUrlPng(dataUrl) {

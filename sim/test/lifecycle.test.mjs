@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, test } from "node:test";
 import jsQR from "jsqr";
-import { control, dataUrlPng, decodePng, rgba, startReceiver, startSim, waitFor, waitStatus, waha, wawp } from "./helpers.mjs";
+import { control, dataUrlPng, decodePng, startReceiver, startSim, waitFor, waitStatus, waha, wawp } from "./helpers.mjs";
 
 let receiver;
 before(async () => {
@@ -49,7 +49,7 @@ test("Wawp: create → start → SCAN_QR_CODE → scan → WORKING, then send", 
     // The QR image is a real QR code of the raw value.
     const image = await wawp(sim, "/v2/auth/qr-image", id, { method: "GET" });
     const png = decodePng(dataUrlPng(image.json.qr));
-    assert.equal(jsQR(rgba(png), png.width, png.height)?.data, raw.json.value);
+    assert.equal(jsQR(png.data, png.width, png.height)?.data, raw.json.value);
 
     const code = await wawp(sim, "/v2/auth/request-code", id, { body: { phone_number: "+20 114 520 2826" } });
     assert.equal(code.status, 200);
@@ -158,7 +158,7 @@ test("QR rotates 60 s, then 20 s × 5, then FAILED; a SCAN_QR_CODE event per QR"
     assert.equal(qrEvents.length, 6);
     const values = qrEvents.map((e) => {
       const image = decodePng(dataUrlPng(e.qr));
-      return jsQR(rgba(image), image.width, image.height)?.data;
+      return jsQR(image.data, image.width, image.height)?.data;
     });
     assert.ok(values.every((v) => typeof v === "string" && v.startsWith("2@")));
     assert.equal(new Set(values).size, 6, "six different QR values");
@@ -230,7 +230,7 @@ test("WAHA flavour lifecycle: QR as PNG, raw and JSON; pairing code; sendText; d
     const png = await waha(sim, "/api/s1/auth/qr");
     assert.equal(png.headers.get("content-type"), "image/png");
     const image = decodePng(png.raw);
-    assert.equal(jsQR(rgba(image), image.width, image.height).data, raw.json.value);
+    assert.equal(jsQR(image.data, image.width, image.height).data, raw.json.value);
     const b64 = await waha(sim, "/api/s1/auth/qr?format=image", { headers: { accept: "application/json" } });
     assert.equal(b64.json.mimetype, "image/png");
     assert.deepEqual(Buffer.from(b64.json.data, "base64"), png.raw);

@@ -19,6 +19,7 @@ if have "tests/wasm_*.rs"; then
 fi
 have "sim/test/*.test.mjs" && layer "simulator" node --test --test-reporter=spec sim/test/
 have "tests/js/*.test.mjs" && layer "package against the simulator (built artifact, real HTTP)" node --test tests/js/
+have "tests/peers/*.test.mjs" && layer "package against independent peers: Prism (WAHA OpenAPI) + stand-alone fakes" node --test tests/peers/
 have "tests/packaging/*.test.mjs" && layer "packaging: Node ESM, Vite + Chromium, workerd" node --test tests/packaging/
 have "edge/test/*.test.mjs" && layer "edge worker in workerd" node --test edge/test/
 have "tests/load/*.test.mjs" && layer "load with faults: edge in workerd + simulator (LOAD_SECONDS, default 60)" node --test tests/load/

@@ -338,8 +338,10 @@ export class Sessions {
       }
       this.#enter(instance, instance.paired ? "WORKING" : "SCAN_QR_CODE");
     });
+    // WAHA re-sends session.status STARTING every ~2 s while the engine cannot connect (seen on
+    // WAHA 2024.10.8): always for a hung WAHA session, and for any STARTING under the switch.
     const resend = () => {
-      if (this.faults.resendStarting) this.onEvent(instance);
+      if (this.faults.resendStarting || (this.flavor === "waha" && instance.hung)) this.onEvent(instance);
       this.#after(instance, this.timings.resendStartingMs, resend);
     };
     this.#after(instance, this.timings.resendStartingMs, resend);

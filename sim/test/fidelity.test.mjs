@@ -125,3 +125,20 @@ test("Wawp errorsAs200: failures come back as 200 {status:\"error\", code, messa
     await sim.close();
   }
 });
+
+test("WAHA: a STARTING that cannot connect is re-sent every ~2 s (model time), without any switch", async () => {
+  const receiver = await startReceiver();
+  const sim = await startSim({ flavor: "waha", timings: { startingMs: 1000 }, webhooks: [{ url: receiver.url, shape: "waha" }] });
+  try {
+    await control(sim, "/faults", { hangStarting: true });
+    await waha(sim, "/api/sessions", { method: "POST", body: { name: "hung", start: true } });
+    const starting = () => receiver.received.filter((r) => r.json.payload.status === "STARTING");
+    await waitFor("three STARTING events", () => starting().length >= 3);
+    const gaps = starting().slice(1).map((r, i) => r.json.timestamp - starting()[i].json.timestamp);
+    for (const gap of gaps.slice(1)) assert.ok(gap >= 15 && gap <= 200, `gap ${gap} ms at speed 100 (2 s model = 20 ms)`);
+    assert.ok(starting().every((r) => r.json.session === "hung"));
+  } finally {
+    await sim.close();
+    await receiver.close();
+  }
+});

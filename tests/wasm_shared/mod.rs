@@ -234,6 +234,14 @@ fn non_string_arguments_are_invalid_option_errors_not_traps() {
             w::classify_response("info".into(), 200, JsValue::NULL, value.clone(), 0.0)
                 .unwrap_err(),
             w::may_retry(value.clone(), "server".into(), false).unwrap_err(),
+            w::follow_up(
+                "wawp".into(),
+                "info".into(),
+                "GET".into(),
+                405,
+                value.clone(),
+            )
+            .unwrap_err(),
             w::parse_webhook_body(value.clone(), js(r#"{"nowMs":0}"#)).unwrap_err(),
         ];
         for error in errors {

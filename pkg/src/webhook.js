@@ -93,6 +93,7 @@ export async function parseWebhook(rawBody, headers, opts) {
  * given), then the core's parser (one event or an array; stale events rejected).
  */
 export async function parseWebhooks(rawBody, headers, opts = {}) {
+  wawpMode(opts); // a bad option is refused even when no secret is given
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   if (typeof maxBytes !== "number" || !(maxBytes > 0)) {
     throw new WawpError("invalid_option", "maxBytes must be a positive number");

@@ -92,6 +92,8 @@ test("wawpSignature modes: hmac-sha256, secret (the header carries the secret), 
   // WAHA's header is unaffected by the Wawp mode.
   assert.equal(await verifyWebhook(WAHA_BODY, { "X-Webhook-Hmac": WAHA_DIGEST }, WAHA_KEY, { wawpSignature: "secret" }), true);
   assert.equal(await verifyWebhook(WAHA_BODY, { "X-Webhook-Hmac": WAHA_KEY }, WAHA_KEY, { wawpSignature: "either" }), false);
+  const unsigned = await errors.rejection(parseWebhooks(body, {}, { wawpSignature: "sha256" }));
+  assert.equal(unsigned.code, "invalid_option", "checked without a secret too");
   for (const bad of ["sha256", "SECRET", "", 1]) {
     const err = await errors.rejection(verifyWebhook(WAHA_BODY, { "X-Wawp-Signature": digest }, SECRET, { wawpSignature: bad }));
     assert.equal(err.code, "invalid_option", String(bad));

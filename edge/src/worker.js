@@ -72,7 +72,7 @@ async function route(request, env, ctx) {
     return (await authorize(env, caller, instanceId, null)) ?? (await mintToken(request, env, instanceId));
   }
   // The allowlist: anything else (the Durable Object's internal routes among them) is no route.
-  const scope = INSTANCE_ROUTES[key];
+  const scope = Object.hasOwn(INSTANCE_ROUTES, key) ? INSTANCE_ROUTES[key] : undefined;
   if (scope === undefined) return notFound(env, method, path);
   return (await authorize(env, caller, instanceId, scope)) ?? (await forwardToInstance(env, instanceId, subPath, request));
 }

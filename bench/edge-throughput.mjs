@@ -15,9 +15,12 @@ const CONNECTIONS = 10;
 const INSTANCES = 10;
 const TOKEN = "bench-token";
 const SECRET = "bench-webhook-secret";
+/** The worker runs secured as deployed (docs/security.md): creates and reads carry the admin token. */
+const ADMIN_TOKEN = "bench-admin-token-6a1e93d0";
+const ADMIN = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 async function post(base, path, body) {
-  const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}) });
+  const res = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", ...ADMIN }, body: JSON.stringify(body ?? {}) });
   const json = await res.json().catch(() => null);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
   return json;
@@ -65,7 +68,7 @@ export async function run({ log }) {
   const sim = await startSimulator({ port: 0, speed: 60, seed: 5, token: TOKEN, flavor: "wawp" });
   let edge;
   try {
-    edge = await startEdge({ port: 0, env: { WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: TOKEN, WEBHOOK_SECRET: SECRET, TIMING_SCALE: 60 } });
+    edge = await startEdge({ port: 0, env: { WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: TOKEN, WEBHOOK_SECRET: SECRET, ADMIN_TOKEN, TIMING_SCALE: 60 } });
     const instances = [];
     for (let i = 0; i < INSTANCES; i++) instances.push(await post(edge.url, "/instances/create"));
     const next = eventFactory(instances);
@@ -79,7 +82,7 @@ export async function run({ log }) {
       log(`edge run ${r + 1}: ${res.requests.average} events/s, p50 ${res.latency.p50} ms, p99 ${res.latency.p99} ms, errors ${errors}`);
     }
     // the worker really routed the events: the instances' machines saw the statuses
-    const seen = await fetch(`${edge.url}/instances/${instances[0].instanceId}`).then((r) => r.json());
+    const seen = await fetch(`${edge.url}/instances/${instances[0].instanceId}`, { headers: ADMIN }).then((r) => r.json());
     const s = (k) => summarize(runs.map((x) => x[k]));
     const totalErrors = runs.reduce((a, x) => a + x.errors, 0);
     const md = [

@@ -26,6 +26,14 @@ export const ENV_NAMES = [
   "MAINTENANCE_WEEKDAY",
   "MAINTENANCE_HOUR_UTC",
   "API_TIMEOUT_MS",
+  "WEBHOOK_MAX_AGE_MS",
+  "ADMIN_TOKEN",
+  "TOKEN_SIGNING_KEY",
+  "WEBHOOK_PATH_TOKEN",
+  "ALLOW_UNSIGNED_WEBHOOKS",
+  "SEND_RATE_PER_MINUTE",
+  "CREATE_RATE_PER_HOUR",
+  "ALLOWED_ORIGINS",
 ];
 
 const COMPATIBILITY_DATE = "2025-09-01";
@@ -53,6 +61,7 @@ export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env 
     durableObjects: {
       INSTANCES: { className: "InstanceSupervisor", useSQLite: true },
       SESSION_NAMES: { className: "SessionNames", useSQLite: true },
+      RATE_WINDOWS: { className: "RateWindow", useSQLite: true },
     },
     durableObjectsPersist: persistDir ?? false,
     cf: false, // no Request.cf download from workers.cloudflare.com

@@ -9,6 +9,7 @@ import { startEdge } from "./dev.mjs";
 export const SPEED = 60;
 export const TOKEN = "edge-test-token-7f3a9c";
 export const WEBHOOK_SECRET = "edge-test-webhook-secret-41d2";
+export const ADMIN_TOKEN = "edge-test-admin-token-5be07d1c";
 /** Wall-clock budgets of the waits below; every loop is bounded by one of these. */
 export const WAIT_MS = 15_000;
 
@@ -22,6 +23,7 @@ export function edgeEnv(sim, extra = {}) {
     WAWP_ACCESS_TOKEN: TOKEN,
     WAWP_FLAVOR: "wawp",
     WEBHOOK_SECRET,
+    ADMIN_TOKEN,
     TIMING_SCALE: String(SPEED),
     ...extra,
   };
@@ -46,11 +48,20 @@ export async function startStack({ env = {}, persistDir, port = 0, sim: simOptio
 /** Every response body the tests saw, for the secrets check. */
 export const seenBodies = [];
 
+/** Headers of a call: the admin token on the edge's /instances routes unless the caller passes its
+ *  own `authorization` (null = none at all); the simulator's paths never get it. */
+function callHeaders(path, body, headers) {
+  const out = body === undefined ? { ...headers } : { "content-type": "application/json", ...headers };
+  if (!("authorization" in out) && path.startsWith("/instances")) out.authorization = `Bearer ${ADMIN_TOKEN}`;
+  if (out.authorization === null) delete out.authorization;
+  return out;
+}
+
 export async function call(base, method, path, body, headers = {}) {
   const response = await fetch(base + path, {
     signal: AbortSignal.timeout(WAIT_MS), // a hung server fails the test instead of hanging it
     method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    headers: callHeaders(path, body, headers),
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -61,7 +72,7 @@ export async function call(base, method, path, body, headers = {}) {
   } catch {
     parsed = text;
   }
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed, headers: response.headers };
 }
 
 /** Polls `probe` until it returns a truthy value; fails with `what` after `timeoutMs`. */
@@ -169,12 +180,17 @@ export async function startReceiver() {
 }
 
 /** Reads Server-Sent Events until `until(events)` holds or `timeoutMs` passes; then disconnects. */
-export async function readEvents(url, until, { timeoutMs = WAIT_MS, onOpen } = {}) {
+export async function readEvents(
+  url,
+  until,
+  { timeoutMs = WAIT_MS, onOpen, headers = { authorization: `Bearer ${ADMIN_TOKEN}` } } = {},
+) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const events = [];
   try {
-    const response = await fetch(url, { signal: controller.signal });
+    const response = await fetch(url, { signal: controller.signal, headers });
+    if (!response.ok) throw new Error(`events: HTTP ${response.status} ${await response.text()}`);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";

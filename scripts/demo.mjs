@@ -1,7 +1,8 @@
 // `npm run demo`: the simulator, the edge worker (real workerd) and the dashboard on 127.0.0.1,
 // then the URL. With WAWP_ACCESS_TOKEN (+ WAWP_INSTANCE_ID, WAWP_BASE_URL) or WAHA_URL +
 // WAHA_API_KEY set, the simulator is skipped and the worker drives the real API at real speed.
-// Runs until Ctrl-C.
+// Runs until Ctrl-C. The worker runs secured (docs/security.md): a fresh ADMIN_TOKEN that only the
+// dashboard's server holds, signed webhooks; the page works with instance tokens.
 //
 //   DEMO_PORT   dashboard port (default 8080)
 //   DEMO_SPEED  simulator speed-up (default 10: the 60 s STARTING watchdog fires after 6 s and a
@@ -58,7 +59,7 @@ async function main() {
   } else {
     if (stack.instanceId) lines.push(`  your instance: ${stack.url}/?instance=${encodeURIComponent(stack.instanceId)}`);
     // The API cannot call back into this machine unless it is exposed; the worker then polls.
-    lines.push(`  status webhooks are received at ${stack.url}/api/webhook (expose it to get instant updates)`);
+    lines.push(`  status webhooks are received at ${stack.url}/api/webhook (expose it and sign them with WEBHOOK_SECRET for instant updates)`);
   }
   lines.push(`  ready in ${((Date.now() - startedAt) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   console.log(lines.join("\n"));

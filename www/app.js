@@ -2,6 +2,9 @@
 // and offers, per status, the action the vendor's lifecycle guide recommends. No framework: the
 // page is a handful of static panels in index.html that this file shows, hides and fills.
 
+// Edge mode: every /api call carries the instance token the operator's backend minted (access.js).
+import { authorizedFetch, createInstance, withAccessToken } from "./access.js";
+
 const POLL_INTERVAL_MS = 3000;
 const STABILITY_REFRESH_MS = 5000;
 const SSE_RETRY_AFTER_POLLING_MS = 30000;
@@ -105,7 +108,7 @@ async function api(method, path, body) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  const res = await authorizedFetch(path, init);
   const text = await res.text();
   let data = null;
   try {
@@ -462,7 +465,7 @@ function startUpdates() {
     return;
   }
   if (!state.instanceId || typeof EventSource === "undefined") return startPolling();
-  const source = new EventSource(instancePath("/events"));
+  const source = new EventSource(withAccessToken(instancePath("/events")));
   state.eventSource = source;
   let opened = false;
   let failures = 0;
@@ -708,7 +711,8 @@ async function provision(button) {
   const digits = /** @type {HTMLInputElement} */ ($("expected-phone")).value.replace(/\D/g, "");
   await withBusy(button, async () => {
     // The expected account turns on the identity check (`/me` after every connect).
-    const created = await api("POST", "/api/instances/create", digits ? { expectedJid: `${digits}@c.us` } : {});
+    const body = digits ? { expectedJid: `${digits}@c.us` } : {};
+    const created = state.direct ? await api("POST", "/api/instances/create", body) : await createInstance(body);
     rememberInstanceId(created.instanceId);
     if (digits) /** @type {HTMLInputElement} */ ($("sim-jid")).value = `${digits}@c.us`;
     announce("Instance created. Starting the session…");

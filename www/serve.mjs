@@ -1,6 +1,9 @@
 // The dashboard's own tiny HTTP server (zero dependencies): static files from www/, the package's
 // build under /pkg/, and proxies so the page talks to one origin only:
-//   /api/*       -> the edge worker (prefix stripped; SSE streamed through unbuffered)
+//   /api/*       -> the edge worker (prefix stripped; SSE streamed through unbuffered). The page's
+//                   own Authorization header (its instance token) passes through; nothing is added.
+//   /backend/*   -> the operator's backend, played by this server (edge mode): it holds the edge's
+//                   ADMIN_TOKEN and hands the page instance tokens only (docs/security.md)
 //   /sim/*       -> the simulator's control API /__sim/* (only in simulator mode)
 //   /upstream/*  -> the simulator's session API (direct mode only: no edge worker, the package
 //                   runs in the page; see www/direct.js)
@@ -115,14 +118,87 @@ function proxy(req, res, targetUrl, openStreams) {
   req.pipe(upstreamReq);
 }
 
+/** Bodies of the demo backend's routes are tiny (`{expectedJid}`). */
+const MAX_BACKEND_BODY_BYTES = 16 * 1024;
+
+async function readSmallJson(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BACKEND_BODY_BYTES) return null;
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (!text.trim()) return {};
+  try {
+    const body = JSON.parse(text);
+    return body && typeof body === "object" && !Array.isArray(body) ? body : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The demo's stand-in for an operator's backend. A real one would first check that its signed-in
+ * user owns the instance; the demo has no users (and listens on 127.0.0.1 only), so it mints for
+ * whoever asks. The admin token goes to the edge worker and nowhere else.
+ */
+function operatorBackend(edgeBase, adminToken) {
+  async function edge(method, path, body) {
+    const response = await fetch(new URL(path, edgeBase), {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body ?? {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    return { status: response.status, data };
+  }
+  /** An instance token with every scope for the page (`{token, expiresAt}`). */
+  const mint = (instanceId) =>
+    edge("POST", `/instances/${encodeURIComponent(instanceId)}/tokens`, { scopes: ["view", "send", "link", "control"] });
+
+  return async function handle(req, res, pathname) {
+    if (req.method !== "POST") return sendError(res, 405, "method_not_allowed", "POST only");
+    const body = await readSmallJson(req);
+    if (body === null) return sendError(res, 400, "bad_request", "the body must be a small JSON object");
+    if (pathname === "/backend/instances") {
+      const created = await edge("POST", "/instances/create", body.expectedJid ? { expectedJid: String(body.expectedJid) } : {});
+      if (created.status !== 201) return sendJson(res, created.status, created.data);
+      const { instanceId, serverName, sessionName } = created.data;
+      const minted = await mint(instanceId);
+      if (minted.status !== 201) return sendJson(res, minted.status, minted.data);
+      return sendJson(res, 201, { instanceId, serverName, sessionName, ...minted.data });
+    }
+    const match = /^\/backend\/instances\/([^/]+)\/token$/.exec(pathname);
+    if (!match) return sendError(res, 404, "not_found", "no such backend route");
+    let instanceId;
+    try {
+      instanceId = decodeURIComponent(match[1]);
+    } catch {
+      return sendError(res, 400, "bad_request", "invalid instance id");
+    }
+    const minted = await mint(instanceId);
+    return sendJson(res, minted.status, minted.data);
+  };
+}
+
 /**
  * Without `edgeUrl` the page runs the package itself against the simulator (direct mode); that
  * needs `simUrl` and the simulator's token, which the page receives (never do this with a real
  * API token: it would be readable by anyone who can open the page).
- * @param {{port?: number, edgeUrl?: string, simUrl?: string, timingScale?: number, simToken?: string}} opts
+ * With `edgeUrl`, `adminToken` is the edge's ADMIN_TOKEN: only the /backend routes use it.
+ * @param {{port?: number, edgeUrl?: string, adminToken?: string, simUrl?: string, timingScale?: number, simToken?: string}} opts
  * @returns {Promise<{url: string, close: () => Promise<void>}>}
  */
-export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 1, simToken } = {}) {
+export async function startDashboard({ port = 0, edgeUrl, adminToken, simUrl, timingScale = 1, simToken } = {}) {
   if (!edgeUrl && !(simUrl && simToken)) {
     throw new Error("startDashboard: edgeUrl, or simUrl + simToken for direct mode, is required");
   }
@@ -131,6 +207,7 @@ export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 
   const config = { mode: simBase ? "simulator" : "real", backend: edgeBase ? "edge" : "direct", timingScale: simBase ? timingScale : 1 };
   if (!edgeBase) Object.assign(config, { apiBase: "/upstream", token: simToken });
   const openStreams = new Set();
+  const backend = edgeBase && adminToken ? operatorBackend(edgeBase, adminToken) : null;
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -139,6 +216,13 @@ export async function startDashboard({ port = 0, edgeUrl, simUrl, timingScale = 
     if (pathname.startsWith("/api/")) {
       if (!edgeBase) return sendError(res, 404, "not_found", "no edge worker in direct mode");
       return proxy(req, res, new URL(pathname.slice("/api".length) + search, edgeBase), openStreams);
+    }
+    if (pathname.startsWith("/backend/")) {
+      if (!backend) return sendError(res, 404, "not_found", "no operator backend here");
+      return backend(req, res, pathname).catch(() => {
+        if (!res.headersSent) sendError(res, 502, "upstream_unreachable", "the edge worker did not answer");
+        else res.destroy();
+      });
     }
     if (pathname.startsWith("/upstream/")) {
       if (edgeBase || !simBase) return sendError(res, 404, "not_found", "the API is reached through the edge worker");

@@ -2,6 +2,7 @@
 // Used by `scripts/demo.mjs` (the README's main command) and by the end-to-end tests, so both run
 // exactly the same wiring. With real credentials in `env` the simulator is skipped and the edge
 // worker talks to the real Wawp API or a self-hosted WAHA.
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -41,6 +42,10 @@ export function backendFromEnv(env) {
   return { mode: "simulator", instanceId: null, describe: "the built-in simulator", edgeEnv: {} };
 }
 
+function randomSecret() {
+  return randomBytes(24).toString("base64url");
+}
+
 async function postJson(url, body) {
   const res = await fetch(url, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body ?? {}),
@@ -78,20 +83,25 @@ export async function startStack(opts = {}) {
   };
   try {
     let sim = null;
-    let edgeEnv = backend.edgeEnv;
+    // Fresh secrets each run: the worker is secured exactly as a deployment must be
+    // (docs/security.md); the dashboard server holds the admin token, the page never sees it.
+    const adminToken = randomSecret();
+    // In real mode the API signs with the operator's own WEBHOOK_SECRET, if one is set.
+    const webhookSecret = (backend.mode === "real" && (opts.env ?? process.env).WEBHOOK_SECRET) || randomSecret();
+    let edgeEnv = { ...backend.edgeEnv, ADMIN_TOKEN: adminToken, WEBHOOK_SECRET: webhookSecret };
     if (backend.mode === "simulator") {
       sim = await startSimulator({ port: 0, speed, seed: 1, token: SIM_TOKEN, flavor: "wawp", ...opts.simulator });
       started.push(sim);
-      edgeEnv = { WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: SIM_TOKEN, WAWP_FLAVOR: "wawp", TIMING_SCALE: String(speed) };
+      edgeEnv = { ...edgeEnv, WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: SIM_TOKEN, WAWP_FLAVOR: "wawp", TIMING_SCALE: String(speed) };
     }
     const edge = opts.direct ? null : await startEdge({ port: 0, persistDir, env: { ...edgeEnv, ...opts.edgeEnv } });
     if (edge) started.push(edge);
     if (sim && edge) {
-      // Status changes reach the worker the way production does it: webhooks, not polling.
-      await postJson(`${sim.url}/__sim/webhooks`, { url: `${edge.url}/webhook`, shape: "wawp" });
+      // Status changes reach the worker the way production does it: signed webhooks, not polling.
+      await postJson(`${sim.url}/__sim/webhooks`, { url: `${edge.url}/webhook`, shape: "wawp", hmacKey: webhookSecret });
     }
     const dashboard = await startDashboard({
-      port: opts.dashboardPort ?? 0, edgeUrl: edge?.url, simUrl: sim?.url, timingScale: speed,
+      port: opts.dashboardPort ?? 0, edgeUrl: edge?.url, adminToken: edge ? adminToken : undefined, simUrl: sim?.url, timingScale: speed,
       simToken: edge ? undefined : SIM_TOKEN,
     });
     started.push(dashboard);
@@ -99,6 +109,8 @@ export async function startStack(opts = {}) {
       mode: backend.mode, describe: backend.describe, instanceId: backend.instanceId, speed,
       backend: edge ? "edge" : "direct",
       url: dashboard.url, simUrl: sim?.url ?? null, edgeUrl: edge?.url ?? null, close,
+      /** The edge's ADMIN_TOKEN (tests may play the operator's backend with it); null in direct mode. */
+      adminToken: edge ? adminToken : null,
       /** Simulator control API (tests and demo seeding); null in real mode. */
       sim: sim && {
         post: (p, body) => postJson(`${sim.url}/__sim${p}`, body),

@@ -75,7 +75,66 @@ export function apiClient(env, { instanceId, sessionName, forMachine = false } =
 }
 
 function secrets(env) {
-  return [env.WAWP_ACCESS_TOKEN, env.WEBHOOK_SECRET].filter((s) => typeof s === "string" && s.length >= 4);
+  return [env.WAWP_ACCESS_TOKEN, env.WEBHOOK_SECRET, env.ADMIN_TOKEN, env.TOKEN_SIGNING_KEY, env.WEBHOOK_PATH_TOKEN]
+    .filter((s) => typeof s === "string" && s.length >= 4);
+}
+
+// ---------------------------------------------------------------- access control (docs/security.md)
+
+/** Shorter secrets count as unset: a guessable admin token or path token protects nothing. */
+const MIN_SECRET_CHARS = 16;
+
+function secret(value) {
+  return typeof value === "string" && value.length >= MIN_SECRET_CHARS ? value : null;
+}
+
+/** The admin bearer token; null = nobody is admin (every /instances route answers 401). */
+export function adminToken(env) {
+  return secret(env.ADMIN_TOKEN);
+}
+
+/** The key instance tokens are signed with, as `mintInstanceToken` / `verifyInstanceToken` take
+ *  it: TOKEN_SIGNING_KEY, else derived from ADMIN_TOKEN (the package decides how); null = none. */
+export function instanceTokenKey(env) {
+  const signingKey = secret(env.TOKEN_SIGNING_KEY);
+  if (signingKey) return { signingKey };
+  const admin = adminToken(env);
+  return admin ? { adminToken: admin } : null;
+}
+
+export function webhookSecret(env) {
+  return typeof env.WEBHOOK_SECRET === "string" && env.WEBHOOK_SECRET !== "" ? env.WEBHOOK_SECRET : null;
+}
+
+/** The secret path segment of `POST /webhook/<token>`, for senders that cannot sign. */
+export function webhookPathToken(env) {
+  return secret(env.WEBHOOK_PATH_TOKEN);
+}
+
+/** Unverified webhooks only when the operator said so explicitly. */
+export function allowUnsignedWebhooks(env) {
+  return env.ALLOW_UNSIGNED_WEBHOOKS === "true";
+}
+
+export function sendRatePerMinute(env) {
+  return positiveInteger(env.SEND_RATE_PER_MINUTE, 60);
+}
+
+export function createRatePerHour(env) {
+  return positiveInteger(env.CREATE_RATE_PER_HOUR, 30);
+}
+
+/** Browser origins allowed to call the worker (CORS); none by default. */
+export function allowedOrigins(env) {
+  return String(env.ALLOWED_ORIGINS ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== "");
+}
+
+function positiveInteger(value, fallback) {
+  const n = Number(value);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
 /** Removes every configured secret from `text` (defence in depth: the package already promises

@@ -54,13 +54,51 @@ export function errorResponseFrom(env, err) {
 }
 
 /** Request bodies of the JSON API are small (a message text is capped at 64 K characters). */
-const MAX_JSON_BODY_BYTES = 512 * 1024;
+export const MAX_JSON_BODY_BYTES = 512 * 1024;
+
+/**
+ * The raw body, read at most `maxBytes` far (a declared or streamed larger body is never buffered
+ * whole); null when it is larger.
+ */
+export async function readBodyCapped(request, maxBytes) {
+  if (Number(request.headers.get("content-length")) > maxBytes) return null;
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+export function tooLarge() {
+  return errorResponse("payload_too_large", "the request body is too large");
+}
 
 /** The body as a JSON object; null when it is not one (or is too large). */
 export async function readJsonBody(request) {
-  if (Number(request.headers.get("content-length")) > MAX_JSON_BODY_BYTES) return null;
-  const text = await request.text();
-  if (text.length > MAX_JSON_BODY_BYTES) return null;
+  const bytes = await readBodyCapped(request, MAX_JSON_BODY_BYTES);
+  if (bytes === null) return null;
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
   if (!text.trim()) return {};
   try {
     const body = JSON.parse(text);

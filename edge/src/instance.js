@@ -11,8 +11,9 @@
 // sees them one after the other and keeps its single lifecycle call in flight.
 
 import { LifecycleMachine, decodeStatus, stability, uiActionFor } from "wawp-session";
-import { apiClient, machineOptions } from "./config.js";
+import { apiClient, machineOptions, sendRatePerMinute } from "./config.js";
 import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
+import { retryAfterHeader, windowVerdict } from "./rate-window.js";
 import { forgetSessionName, rememberSessionName } from "./session-names.js";
 
 const SCHEMA = [
@@ -20,6 +21,7 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
      state TEXT NOT NULL, code TEXT, message_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
      timeout_ms REAL, created_ms REAL NOT NULL, done_ms REAL)`,
+  `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_ms)`,
   `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
      status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
@@ -38,6 +40,16 @@ const ALARM_WAIT_MS = 30_000;
 const SSE_HEARTBEAT_MS = 15_000;
 const MESSAGE_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 const MAX_TEXT_CHARS = 65_536;
+
+/**
+ * The two channels into this object. Only the worker's code builds these URLs (a Durable Object is
+ * reachable from nowhere else), and it sends a caller's request only to PUBLIC_ORIGIN, with a
+ * sub-path from its allowlist: the internal routes (adopt, verified webhook events) answer on
+ * INTERNAL_ORIGIN only, so no outside request can ever reach them.
+ */
+export const PUBLIC_ORIGIN = "https://public.instance";
+export const INTERNAL_ORIGIN = "https://internal.instance";
+const SEND_WINDOW_MS = 60_000;
 
 const USER_EVENTS = {
   "/warm-boot": "warm_boot",
@@ -528,16 +540,20 @@ export class InstanceSupervisor {
   // ---------------------------------------------------------------- HTTP
 
   async fetch(request) {
-    const path = new URL(request.url).pathname.replace(/\/+$/, "") || "/";
+    const url = new URL(request.url);
+    const path = url.pathname.replace(/\/+$/, "") || "/";
     const instanceId = request.headers.get("x-instance-id");
     try {
-      return await this.#route(request, path, instanceId);
+      return url.origin === INTERNAL_ORIGIN
+        ? await this.#internalRoute(request, path, instanceId)
+        : await this.#route(request, path, instanceId);
     } catch (err) {
       return errorResponseFrom(this.env, err);
     }
   }
 
-  async #route(request, path, instanceId) {
+  /** Routes for the worker itself: adoption at create, webhook events it has verified. */
+  async #internalRoute(request, path, instanceId) {
     const method = request.method;
     if (method === "POST" && path === "/adopt") {
       const body = await readJsonBody(request);
@@ -556,6 +572,11 @@ export class InstanceSupervisor {
       await settle(this.#step({ type: "status", input }, "webhook"));
       return json({ status: this.machine.status }, 202);
     }
+    return errorResponse("not_found", "no such internal route");
+  }
+
+  async #route(request, path, instanceId) {
+    const method = request.method;
     if (method === "GET" && path === "/") return json(this.view());
     if (method === "GET" && path === "/events") return this.#openStream();
     if (method === "GET" && path === "/messages") return json(this.#messages());
@@ -590,6 +611,9 @@ export class InstanceSupervisor {
     const id = body.id ?? crypto.randomUUID();
     let delivery;
     if (!this.#message(id)) {
+      // A retried id is answered above without counting; a new message counts against the rate.
+      const refusal = this.#sendRateRefusal();
+      if (refusal) return refusal;
       // The message is stored before the machine hears of it, in one transaction with the step:
       // storage never holds a send the machine refused, nor the machine one storage lacks.
       delivery = this.ctx.storage.transactionSync(() => {
@@ -615,6 +639,21 @@ export class InstanceSupervisor {
     const answer = { id, state: message.state };
     if (message.messageId) answer.messageId = message.messageId;
     return json(answer, 202);
+  }
+
+  /** A 429 when this instance already took SEND_RATE_PER_MINUTE new messages in the last minute
+   *  (counted from its own message rows, so the limit survives restarts at no extra storage). */
+  #sendRateRefusal() {
+    const nowMs = Date.now();
+    const hits = this.#rows("SELECT created_ms FROM messages WHERE created_ms > ? ORDER BY created_ms", nowMs - SEND_WINDOW_MS)
+      .map((row) => row.created_ms);
+    const verdict = windowVerdict(hits, sendRatePerMinute(this.env), SEND_WINDOW_MS, nowMs);
+    if (verdict.allowed) return null;
+    return json(
+      { error: { code: "rate_limited", message: "too many messages for this instance; retry later" } },
+      429,
+      { "retry-after": retryAfterHeader(verdict.retryAfterMs) },
+    );
   }
 
   #stability() {

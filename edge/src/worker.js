@@ -2,55 +2,124 @@
 // (`idFromName(instanceId)`), verifies and fans out webhooks, provisions instances lazily.
 // HTTP contract: docs/CONTRACTS.md §3.
 
-import { parseWebhooks, verifyWebhook } from "wawp-session";
-import { apiClient, webhookMaxAgeMs } from "./config.js";
-import { errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
-import { InstanceSupervisor } from "./instance.js";
+import { mintInstanceToken, parseWebhooks, verifyWebhook } from "wawp-session";
+import { INSTANCE_ROUTES, authenticate, authorize, secretEquals, unauthorized } from "./auth.js";
+import {
+  allowUnsignedWebhooks,
+  apiClient,
+  createRatePerHour,
+  instanceTokenKey,
+  redact,
+  webhookMaxAgeMs,
+  webhookPathToken,
+  webhookSecret,
+} from "./config.js";
+import { preflight, withCors } from "./cors.js";
+import { MAX_JSON_BODY_BYTES, errorResponse, errorResponseFrom, json, readBodyCapped, readJsonBody, tooLarge } from "./http.js";
+import { INTERNAL_ORIGIN, InstanceSupervisor, PUBLIC_ORIGIN } from "./instance.js";
+import { RateWindow, hitRateWindow, retryAfterHeader } from "./rate-window.js";
 import { SessionNames, instanceForSession, rememberSessionName } from "./session-names.js";
 
-export { InstanceSupervisor, SessionNames };
+export { InstanceSupervisor, RateWindow, SessionNames };
 
 /** Webhook bodies above this are refused before any parsing (a status event is < 2 KB). */
 const MAX_WEBHOOK_BYTES = 256 * 1024;
 const INSTANCE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const HOUR_MS = 3_600_000;
 
 export default {
   async fetch(request, env, ctx) {
-    const url = new URL(request.url);
-    const path = url.pathname.replace(/\/+$/, "") || "/";
+    if (request.method === "OPTIONS") return preflight(request, env);
+    let response;
     try {
-      if (path === "/webhook" && request.method === "POST") return await receiveWebhook(request, env, ctx);
-      if (path === "/instances/create" && request.method === "POST") return await createInstance(request, env);
-      if (path === "/" || path === "/health") return json({ ok: true, service: "wawp-session edge supervisor" });
-      const match = /^\/instances\/([^/]+)(\/.*)?$/.exec(path);
-      if (match) {
-        const instanceId = decodeURIComponent(match[1]);
-        if (!INSTANCE_ID.test(instanceId)) return errorResponse("bad_request", "invalid instance id");
-        return await forwardToInstance(env, instanceId, `${match[2] ?? "/"}${url.search}`, request);
-      }
-      return errorResponse("not_found", `no route for ${request.method} ${path}`);
+      response = await route(request, env, ctx);
     } catch (err) {
-      return errorResponseFrom(env, err);
+      response = errorResponseFrom(env, err);
     }
+    return withCors(request, env, response);
   },
 };
+
+async function route(request, env, ctx) {
+  const url = new URL(request.url);
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const method = request.method;
+  // Every route: a declared oversized body is refused before anything else is read.
+  if (Number(request.headers.get("content-length")) > MAX_JSON_BODY_BYTES) return tooLarge();
+  if (path === "/" || path === "/health") return json({ ok: true });
+  if (method === "POST" && (path === "/webhook" || path.startsWith("/webhook/"))) {
+    return receiveWebhook(request, env, ctx, path === "/webhook" ? null : path.slice("/webhook/".length));
+  }
+  if (path !== "/instances" && !path.startsWith("/instances/")) return notFound(env, method, path);
+  const match = /^\/instances\/([^/]+)(\/.*)?$/.exec(path);
+  const subPath = match?.[2] ?? "/";
+  const key = path === "/instances/create" ? `${method} /instances/create` : `${method} ${subPath}`;
+  // Authentication first: without a valid token nothing about the routes or ids is revealed.
+  const caller = await authenticate(request, env, key);
+  if (caller instanceof Response) return caller;
+  if (key === "POST /instances/create") {
+    return (await authorize(env, caller, null, null)) ?? (await createInstance(request, env));
+  }
+  if (!match || path === "/instances/create") return notFound(env, method, path);
+  let instanceId;
+  try {
+    instanceId = decodeURIComponent(match[1]);
+  } catch {
+    instanceId = "";
+  }
+  if (!INSTANCE_ID.test(instanceId)) return errorResponse("bad_request", "invalid instance id");
+  if (key === "POST /tokens") {
+    return (await authorize(env, caller, instanceId, null)) ?? (await mintToken(request, env, instanceId));
+  }
+  // The allowlist: anything else (the Durable Object's internal routes among them) is no route.
+  const scope = Object.hasOwn(INSTANCE_ROUTES, key) ? INSTANCE_ROUTES[key] : undefined;
+  if (scope === undefined) return notFound(env, method, path);
+  return (await authorize(env, caller, instanceId, scope)) ?? (await forwardToInstance(env, instanceId, subPath, request));
+}
+
+function notFound(env, method, path) {
+  return errorResponse("not_found", `no route for ${method} ${redact(env, path)}`);
+}
 
 function instanceStub(env, instanceId) {
   return env.INSTANCES.get(env.INSTANCES.idFromName(instanceId));
 }
 
-/** The Durable Object sees `https://instance/<sub-path>` and the instance id in a header. */
-function forwardToInstance(env, instanceId, subPath, request) {
-  const headers = new Headers(request.headers);
-  headers.set("x-instance-id", instanceId);
+/** The Durable Object sees `PUBLIC_ORIGIN/<sub-path>`, the instance id and the body; no query and
+ *  none of the caller's headers (its token stays here). */
+async function forwardToInstance(env, instanceId, subPath, request) {
+  const headers = new Headers({ "x-instance-id": instanceId });
   const init = { method: request.method, headers };
-  if (request.method !== "GET" && request.method !== "HEAD") init.body = request.body;
-  return instanceStub(env, instanceId).fetch(new Request(`https://instance${subPath}`, init));
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    const body = await readBodyCapped(request, MAX_JSON_BODY_BYTES);
+    if (body === null) return tooLarge();
+    headers.set("content-type", "application/json");
+    init.body = body;
+  }
+  return instanceStub(env, instanceId).fetch(new Request(`${PUBLIC_ORIGIN}${subPath}`, init));
+}
+
+/** `POST /instances/{id}/tokens` (admin): an instance token for the operator's signed-in user. */
+async function mintToken(request, env, instanceId) {
+  const body = await readJsonBody(request);
+  if (body === null) return errorResponse("bad_request", "the body must be a JSON object");
+  const { scopes, ttlSeconds } = body;
+  const minted = await mintInstanceToken({ ...instanceTokenKey(env), instanceId, scopes, ttlSeconds });
+  return json(minted, 201);
 }
 
 async function createInstance(request, env) {
   const body = await readJsonBody(request);
   if (body === null) return errorResponse("bad_request", "the body must be a JSON object");
+  // Every create spends the operator's API quota: a cap per hour across all callers.
+  const quota = await hitRateWindow(env, "create", createRatePerHour(env), HOUR_MS);
+  if (!quota.allowed) {
+    return json(
+      { error: { code: "rate_limited", message: "too many instances created this hour" } },
+      429,
+      { "retry-after": retryAfterHeader(quota.retryAfterMs) },
+    );
+  }
   const created = await apiClient(env).create();
   const instanceId = created.instanceId;
   if (typeof instanceId !== "string" || !INSTANCE_ID.test(instanceId)) {
@@ -62,7 +131,7 @@ async function createInstance(request, env) {
   const initialStatus = typeof created.status === "string" ? created.status : null;
   const adopt = { instanceId, serverName, sessionName, initialStatus, expectedJid: body.expectedJid ?? null };
   const response = await instanceStub(env, instanceId).fetch(
-    new Request("https://instance/adopt", {
+    new Request(`${INTERNAL_ORIGIN}/adopt`, {
       method: "POST",
       headers: { "x-instance-id": instanceId, "content-type": "application/json" },
       body: JSON.stringify(adopt),
@@ -73,14 +142,36 @@ async function createInstance(request, env) {
   return json({ instanceId, serverName, sessionName }, 201);
 }
 
-async function receiveWebhook(request, env, ctx) {
-  const declared = Number(request.headers.get("content-length"));
-  if (declared > MAX_WEBHOOK_BYTES) return errorResponse("payload_too_large", "webhook body too large");
-  const raw = new Uint8Array(await request.arrayBuffer());
-  if (raw.byteLength > MAX_WEBHOOK_BYTES) return errorResponse("payload_too_large", "webhook body too large");
-  if (env.WEBHOOK_SECRET && !(await verifyWebhook(raw, request.headers, env.WEBHOOK_SECRET))) {
-    return errorResponse("bad_signature", "webhook signature missing or invalid");
+/** Signature headers the package verifies (WAHA, Wawp). */
+const SIGNATURE_HEADERS = ["x-webhook-hmac", "x-wawp-signature"];
+
+/**
+ * Why a webhook may not be trusted (a 401 Response), or null when it may: signed with
+ * WEBHOOK_SECRET; or sent to `/webhook/<WEBHOOK_PATH_TOKEN>` (then a signature, if present, must
+ * still verify); or neither configured and ALLOW_UNSIGNED_WEBHOOKS = "true".
+ */
+async function webhookRefusal(raw, request, env, pathToken) {
+  const secret = webhookSecret(env);
+  const signed = SIGNATURE_HEADERS.some((name) => request.headers.has(name));
+  if (pathToken !== null) {
+    const expected = webhookPathToken(env);
+    if (expected === null || !(await secretEquals(pathToken, expected))) return unauthorized("unknown webhook path");
+    if (!(secret && signed)) return null;
   }
+  if (secret) {
+    return (await verifyWebhook(raw, request.headers, secret))
+      ? null
+      : errorResponse("bad_signature", "webhook signature missing or invalid");
+  }
+  if (allowUnsignedWebhooks(env) && !webhookPathToken(env)) return null;
+  return unauthorized("webhooks are refused: set WEBHOOK_SECRET or WEBHOOK_PATH_TOKEN (docs/security.md)");
+}
+
+async function receiveWebhook(request, env, ctx, pathToken) {
+  const raw = await readBodyCapped(request, MAX_WEBHOOK_BYTES);
+  if (raw === null) return errorResponse("payload_too_large", "webhook body too large");
+  const refusal = await webhookRefusal(raw, request, env, pathToken);
+  if (refusal) return refusal;
   let events;
   let items;
   try {
@@ -111,7 +202,7 @@ async function deliverStatusEvent(env, { report, input }) {
   if (!instanceId && report.session) instanceId = (await instanceForSession(env, report.session)) ?? report.session;
   if (!instanceId || !INSTANCE_ID.test(instanceId)) return;
   await instanceStub(env, instanceId).fetch(
-    new Request("https://instance/webhook", {
+    new Request(`${INTERNAL_ORIGIN}/webhook`, {
       method: "POST",
       headers: { "x-instance-id": instanceId, "content-type": "application/json" },
       body: JSON.stringify({ input }),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The other two ways the edge is wired: Wawp with the older `{instance_id, status, qr, ts}` webhooks
-// and no webhook secret (what the demo uses), and a self-hosted WAHA (`/api/sessions/...`,
+// from a sender that cannot sign (delivered to the secret path `/webhook/<WEBHOOK_PATH_TOKEN>`), and a self-hosted WAHA (`/api/sessions/...`,
 // X-Api-Key, WAHA envelopes that name only the session).
 
 import assert from "node:assert/strict";
@@ -40,12 +40,13 @@ async function journey(sim, edge, jid) {
   return id;
 }
 
-test("Wawp with legacy-shape webhooks and no secret", async (t) => {
+test("Wawp with legacy-shape unsigned webhooks to the secret webhook path", async (t) => {
+  const pathToken = "edge-test-webhook-path-9c41e7";
   const sim = await startSim();
   t.after(() => sim.close());
-  const edge = await startEdge({ port: 0, env: edgeEnv(sim, { WEBHOOK_SECRET: undefined }) });
+  const edge = await startEdge({ port: 0, env: edgeEnv(sim, { WEBHOOK_SECRET: undefined, WEBHOOK_PATH_TOKEN: pathToken }) });
   t.after(() => edge.close());
-  await call(sim.url, "POST", "/__sim/webhooks", { url: `${edge.url}/webhook`, shape: "wawp" });
+  await call(sim.url, "POST", "/__sim/webhooks", { url: `${edge.url}/webhook/${pathToken}`, shape: "wawp" });
   const id = await journey(sim, edge, "15550001212@c.us");
   const hooks = (await simLog(sim)).webhooks.filter((w) => w.instanceId === id);
   assert.ok(hooks.length >= 4 && hooks.every((w) => w.status === 202), "every webhook accepted");

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
+  ADMIN_TOKEN,
   TOKEN,
   WEBHOOK_SECRET,
   call,
@@ -316,4 +317,5 @@ test("no response or admin notification ever carried the access token or the web
   assert.ok(seenBodies.length > 30);
   assert.ok(!everything.includes(TOKEN), "access token leaked");
   assert.ok(!everything.includes(WEBHOOK_SECRET), "webhook secret leaked");
+  assert.ok(!everything.includes(ADMIN_TOKEN), "admin token leaked");
 });

@@ -16,3 +16,4 @@ export { WawpError } from "./error.js";
 export * from "./client.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";
+export * from "./instance-token.js";

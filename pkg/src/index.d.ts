@@ -37,6 +37,7 @@ export { WawpError, type WawpErrorDetails } from "./error.js";
 export * from "./client.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";
+export * from "./instance-token.js";
 
 /** Where `init()` may load the wasm from. */
 export type InitInput = URL | string | Request | Response | BufferSource | WebAssembly.Module;

@@ -3,6 +3,7 @@
 // its whole lifecycle in order; every state is saved as a screenshot in test-results/e2e/.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { verifyInstanceToken } from "../../pkg/src/entry-node.js";
 import { startStack } from "../../www/stack.mjs";
 import { accessibilityProblems, eventually, launchBrowser, openPage, screenshot } from "./browser.mjs";
 
@@ -17,6 +18,8 @@ let browser;
 let page;
 let pageProblems;
 let instanceId;
+/** Every request the page made: URL and Authorization header. */
+const pageRequests = [];
 
 const visible = (selector) => page.waitForSelector(selector, { state: "visible", timeout: 15_000 });
 const badge = () => page.textContent("#status-badge");
@@ -26,6 +29,7 @@ before(async () => {
   stack = await startStack({ env: {}, speed: SPEED, simulator: { timings: SIM_TIMINGS } });
   browser = await launchBrowser();
   ({ page, problems: pageProblems } = await openPage(browser, stack.url));
+  page.on("request", (request) => pageRequests.push({ url: request.url(), authorization: request.headers().authorization ?? null }));
 });
 
 after(async () => {
@@ -193,7 +197,7 @@ test("when the event stream is unavailable the page falls back to polling and st
   const polling = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   try {
     // Chromium refuses the SSE endpoint, as a proxy that strips event streams would.
-    await polling.route("**/events", (route) => route.abort("connectionrefused"));
+    await polling.route(/\/events(\?|$)/, (route) => route.abort("connectionrefused")); // the token rides in the query
     await polling.goto(`${stack.url}/?instance=${encodeURIComponent(instanceId)}`);
     await polling.waitForSelector("#panel-connected", { state: "visible", timeout: 15_000 });
     await polling.waitForSelector('#link-chip[data-link="polling"]', { timeout: 15_000 });
@@ -240,4 +244,29 @@ test("a bookmarked instance that no longer exists offers to create a new one", a
   await visible("#qr-image");
   const fresh = new URL(page.url()).searchParams.get("instance");
   assert.ok(fresh && fresh !== instanceId, "a new instance replaced the deleted one");
+});
+
+test("the page worked with instance tokens only: never the admin token, no /api call without a token", async () => {
+  const apiCalls = pageRequests.filter((r) => new URL(r.url).pathname.startsWith("/api/instances/"));
+  assert.ok(apiCalls.length > 20, `${apiCalls.length} calls`);
+  const seen = JSON.stringify(pageRequests) + (await page.content()) +
+    JSON.stringify(await page.evaluate(() => ({ ...localStorage, ...sessionStorage })));
+  assert.ok(!seen.includes(stack.adminToken), "the admin token reached the page");
+  const tokens = new Set();
+  for (const call of apiCalls) {
+    const url = new URL(call.url);
+    const token = call.authorization?.replace(/^Bearer /, "") ?? url.searchParams.get("access_token");
+    assert.ok(token, `${url.pathname} went out without a token`);
+    if (url.searchParams.has("access_token")) assert.match(url.pathname, /\/events$/, "only the event stream carries its token in the URL");
+    tokens.add(`${decodeURIComponent(url.pathname.split("/")[3])} ${token}`);
+  }
+  for (const entry of tokens) {
+    const [id, token] = entry.split(" ");
+    // Each one an instance token (minted by the demo's backend) bound to the instance it was used for.
+    const claims = await verifyInstanceToken(token, { adminToken: stack.adminToken, instanceId: id });
+    assert.deepEqual(claims.scopes, ["view", "send", "link", "control"]);
+  }
+  const bare = await fetch(`${stack.url}/api/instances/${encodeURIComponent(instanceId)}`);
+  assert.equal(bare.status, 401, "the proxy adds no credential of its own");
+  await bare.arrayBuffer();
 });

@@ -51,6 +51,12 @@ const getJson = async (url, init) => {
   return res.json();
 };
 
+/** What the page does: an instance token from the demo's backend, then /api with it. */
+async function pageToken(url, instanceId) {
+  const { token } = await getJson(`${url}/backend/instances/${encodeURIComponent(instanceId)}/token`, { method: "POST" });
+  return { authorization: `Bearer ${token}` };
+}
+
 test("backend choice: simulator by default, Wawp with a token, WAHA with URL + key; secrets never described", () => {
   assert.equal(backendFromEnv({}).mode, "simulator");
   const wawp = backendFromEnv({ WAWP_ACCESS_TOKEN: "tok-secret-1", WAWP_INSTANCE_ID: "ABC123" });
@@ -73,9 +79,13 @@ test("npm run demo (simulator): prints the URL, the linked instance warm-boots t
     assert.ok(instanceId, "the pre-linked instance is printed");
     assert.match(await (await fetch(`${url}/`)).text(), /<title>WhatsApp session/);
     assert.deepEqual(await getJson(`${url}/config.json`), { mode: "simulator", backend: "edge", timingScale: 20 });
-    const booted = await getJson(`${url}/api/instances/${instanceId}/warm-boot`, { method: "POST" });
+    const refused = await fetch(`${url}/api/instances/${instanceId}/warm-boot`, { method: "POST" });
+    assert.equal(refused.status, 401, "the edge worker is not open: the proxy adds no credential");
+    await refused.arrayBuffer();
+    const headers = await pageToken(url, instanceId);
+    const booted = await getJson(`${url}/api/instances/${instanceId}/warm-boot`, { method: "POST", headers });
     assert.ok(["STARTING", "WORKING"].includes(booted.status), `warm boot started the STOPPED session: ${booted.status}`);
-    await eventually(async () => (await getJson(`${url}/api/instances/${instanceId}`)).status === "WORKING",
+    await eventually(async () => (await getJson(`${url}/api/instances/${instanceId}`, { headers })).status === "WORKING",
       { what: "the pre-linked instance to connect without a QR" });
   } finally {
     await stopDemo(demo);
@@ -98,8 +108,12 @@ test("with WAWP_ACCESS_TOKEN the demo drives that API (no simulator of its own, 
     const simProxy = await fetch(`${url}/sim/faults`);
     assert.equal(simProxy.status, 404, "no simulator controls in real mode");
     await simProxy.arrayBuffer();
-    const created = await getJson(`${url}/api/instances/create`, { method: "POST" });
-    const booted = await getJson(`${url}/api/instances/${created.instanceId}/warm-boot`, { method: "POST" });
+    const created = await getJson(`${url}/backend/instances`, { method: "POST" });
+    assert.equal(typeof created.token, "string");
+    const booted = await getJson(`${url}/api/instances/${created.instanceId}/warm-boot`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${created.token}` },
+    });
     assert.equal(booted.instanceId, created.instanceId);
     const calls = await getJson(`${api.url}/__sim/log`);
     const ops = calls.requests.filter((r) => r.instanceId === created.instanceId).map((r) => r.op);

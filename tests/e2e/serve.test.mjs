@@ -32,7 +32,16 @@ before(async () => {
   upstream = http.createServer(async (req, res) => {
     let body = "";
     for await (const chunk of req) body += chunk;
-    seen.push({ method: req.method, url: req.url, body, contentType: req.headers["content-type"] ?? null });
+    seen.push({ method: req.method, url: req.url, body, contentType: req.headers["content-type"] ?? null, authorization: req.headers.authorization ?? null });
+    // The edge's admin routes, as the demo's operator backend calls them.
+    if (req.method === "POST" && req.url === "/instances/create") {
+      res.writeHead(201, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ instanceId: "inst-1", serverName: "srv", sessionName: "sess" }));
+    }
+    if (req.method === "POST" && req.url?.endsWith("/tokens")) {
+      res.writeHead(201, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ token: `token-of-${req.url.split("/")[2]}`, expiresAt: 1_900_000_000_000, scopes: JSON.parse(body).scopes }));
+    }
     if (req.url?.endsWith("/events")) {
       res.writeHead(200, { "content-type": "text/event-stream" });
       res.write('data: {"n":1}\n\n');
@@ -119,6 +128,49 @@ test("proxies /api/* and /sim/* with prefixes rewritten, bodies and statuses int
     await upstream.arrayBuffer();
   } finally {
     await dash.close();
+  }
+});
+
+test("the operator backend: the admin token goes to the edge only; the page gets instance tokens; /api adds nothing", async () => {
+  const adminToken = "serve-test-admin-token-2c9f81";
+  const dash = await startDashboard({ port: 0, edgeUrl: upstreamUrl, adminToken });
+  try {
+    seen.length = 0;
+    const created = await fetch(`${dash.url}/backend/instances`, { method: "POST", body: '{"expectedJid":"1555@c.us"}' });
+    assert.equal(created.status, 201);
+    const createdText = await created.text();
+    assert.deepEqual(JSON.parse(createdText), {
+      instanceId: "inst-1", serverName: "srv", sessionName: "sess", token: "token-of-inst-1", expiresAt: 1_900_000_000_000,
+      scopes: ["view", "send", "link", "control"],
+    });
+    const minted = await fetch(`${dash.url}/backend/instances/other%2Did/token`, { method: "POST" });
+    assert.equal(minted.status, 201);
+    const mintedText = await minted.text();
+    await fetch(`${dash.url}/api/instances/inst-1`, { headers: { authorization: "Bearer token-of-inst-1" } }).then((r) => r.arrayBuffer());
+    await fetch(`${dash.url}/api/instances/inst-1`).then((r) => r.arrayBuffer());
+    assert.deepEqual(seen.map(({ method, url, body, authorization }) => ({ method, url, body, authorization })), [
+      { method: "POST", url: "/instances/create", body: '{"expectedJid":"1555@c.us"}', authorization: `Bearer ${adminToken}` },
+      { method: "POST", url: "/instances/inst-1/tokens", body: '{"scopes":["view","send","link","control"]}', authorization: `Bearer ${adminToken}` },
+      { method: "POST", url: "/instances/other-id/tokens", body: '{"scopes":["view","send","link","control"]}', authorization: `Bearer ${adminToken}` },
+      { method: "GET", url: "/instances/inst-1", body: "", authorization: "Bearer token-of-inst-1" },
+      { method: "GET", url: "/instances/inst-1", body: "", authorization: null },
+    ]);
+    for (const text of [createdText, mintedText, await (await fetch(`${dash.url}/config.json`)).text()]) {
+      assert.ok(!text.includes(adminToken));
+    }
+    const wrong = await fetch(`${dash.url}/backend/instances/x/token`, { method: "GET" });
+    assert.equal(wrong.status, 405);
+    await wrong.arrayBuffer();
+  } finally {
+    await dash.close();
+  }
+  const withoutBackend = await startDashboard({ port: 0, edgeUrl: upstreamUrl });
+  try {
+    const none = await fetch(`${withoutBackend.url}/backend/instances`, { method: "POST" });
+    assert.equal(none.status, 404);
+    await none.arrayBuffer();
+  } finally {
+    await withoutBackend.close();
   }
 });
 

@@ -9,7 +9,9 @@
 //     `sent` message delivered exactly once under the message id the worker stored;
 //   - zero double starts: no two lifecycle calls (start / restart) for one instance overlapping in
 //     the simulator's request log (received time .. answered time);
-// and it prints p50 / p99 of the worker's HTTP answer latency.
+// and it prints p50 / p99 of the worker's HTTP answer latency. Auth is on as in production: every
+// call of the load carries its instance's token (minted by the worker; verified on every request);
+// the send rate limit is raised out of the way (abuse-limits.test.mjs tests it).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,6 +28,9 @@ const INSTANCES = 6;
 const SPEED = 60;
 const TOKEN = "load-test-token-3e9b";
 const WEBHOOK_SECRET = "load-test-webhook-secret-a71c";
+const ADMIN_TOKEN = "load-test-admin-token-0d5f2b77";
+/** Instance id → its instance token (all scopes); the admin token for anything else. */
+const instanceTokens = new Map();
 /** Settling after the load (faults off) is bounded too. */
 const SETTLE_MS = 45_000;
 
@@ -34,11 +39,19 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Every answer of the worker: [ms, status] (for percentiles and the error-code check). */
 const latencies = [];
 
+/** The credential a caller of `path` would hold: the instance's own token, else the admin token. */
+function authFor(path) {
+  const id = /^\/instances\/([^/]+)/.exec(path)?.[1];
+  if (id === undefined) return {};
+  return { authorization: `Bearer ${instanceTokens.get(id) ?? ADMIN_TOKEN}` };
+}
+
 async function call(base, method, path, body, headers = {}) {
   const started = performance.now();
+  const withAuth = { ...authFor(path), ...headers };
   const response = await fetch(base + path, {
     method,
-    headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+    headers: body === undefined ? withAuth : { "content-type": "application/json", ...withAuth },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
@@ -92,7 +105,10 @@ test(`edge under ${LOAD_SECONDS} s of bounded load with API and webhook faults: 
   try {
     edge = await startEdge({
       port: 0,
-      env: { WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: TOKEN, WAWP_FLAVOR: "wawp", WEBHOOK_SECRET, TIMING_SCALE: String(SPEED) },
+      env: {
+        WAWP_BASE_URL: sim.url, WAWP_ACCESS_TOKEN: TOKEN, WAWP_FLAVOR: "wawp", WEBHOOK_SECRET, TIMING_SCALE: String(SPEED),
+        ADMIN_TOKEN, SEND_RATE_PER_MINUTE: "100000",
+      },
     });
     await call(sim.url, "POST", "/__sim/webhooks", { url: `${edge.url}/webhook`, shape: "waha", hmacKey: WEBHOOK_SECRET });
     await call(sim.url, "POST", "/__sim/webhooks", { url: recorder.url, shape: "waha", hmacKey: WEBHOOK_SECRET });
@@ -103,6 +119,9 @@ test(`edge under ${LOAD_SECONDS} s of bounded load with API and webhook faults: 
       const jid = `1555000${2000 + i}@c.us`;
       const created = await call(sim.url, "POST", "/__sim/instances", { paired: true, jid, status: "STOPPED" });
       ids.push(created.body.instance_id);
+      const minted = await call(edge.url, "POST", `/instances/${created.body.instance_id}/tokens`, {});
+      assert.equal(minted.status, 201);
+      instanceTokens.set(created.body.instance_id, minted.body.token);
       const boot = await edgeCall(edge, "POST", `/instances/${created.body.instance_id}/${i % 2 === 0 ? "warm-boot" : "stop"}`);
       assert.ok(boot.status < 300, JSON.stringify(boot.body));
     }

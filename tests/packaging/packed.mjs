@@ -31,7 +31,7 @@ export function packedProject(prefix) {
 export const API_NAMES = [
   "decodeStatus", "uiActionFor", "normalizeJid", "compareIdentity", "parseRetryAfter",
   "verifyWebhook", "parseWebhook", "parseWebhooks", "Backoff", "WawpClient", "WawpError",
-  "LifecycleMachine", "SessionSupervisor", "stability", "init",
+  "LifecycleMachine", "SessionSupervisor", "stability", "init", "mintInstanceToken", "verifyInstanceToken",
 ];
 
 /** A WAHA `session.status` webhook body, as JSON text. */

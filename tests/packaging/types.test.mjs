@@ -16,7 +16,8 @@ const CONSUMER = `
 import {
   init, decodeStatus, uiActionFor, normalizeJid, compareIdentity, parseRetryAfter, stability,
   Backoff, LifecycleMachine, RetryBudget, WawpError, WawpClient, SessionSupervisor,
-  verifyWebhook, parseWebhook, parseWebhooks,
+  verifyWebhook, parseWebhook, parseWebhooks, mintInstanceToken, verifyInstanceToken,
+  type InstanceTokenScope, type InstanceTokenClaims,
   type SessionStatus, type UiAction, type ErrorCode, type StatusReport, type Action,
   type MachineEvent, type StabilityMetrics,
 } from "wawp-session";
@@ -39,7 +40,10 @@ const metrics: StabilityMetrics = stability([{ atMs: 0, status: "WORKING" }], 1)
 const budget = new RetryBudget(10, 1);
 const spent: boolean = budget.trySpend(1, Date.now());
 try { decodeStatus("{"); } catch (e) { if (e instanceof WawpError) { const c: ErrorCode = e.code; void c; } }
-void [ui, verdict, delay, restored, metrics, spent, WawpClient, SessionSupervisor, verifyWebhook, parseWebhook, parseWebhooks];
+const minted: { token: string; expiresAt: number } = await mintInstanceToken({ instanceId: "i", scopes: ["view", "send"], adminToken: "a".repeat(16) });
+const claims: InstanceTokenClaims = await verifyInstanceToken(minted.token, { adminToken: "a".repeat(16), scope: "send" });
+const scope: InstanceTokenScope = claims.scopes[0] ?? "view";
+void [ui, verdict, delay, restored, metrics, spent, scope, WawpClient, SessionSupervisor, verifyWebhook, parseWebhook, parseWebhooks];
 
 // The unions are real: each of these must be a type error.
 // @ts-expect-error not a SessionStatus
@@ -50,6 +54,8 @@ new Backoff({ jitter: "sometimes" });
 machine.handle({ type: "reboot" }, 0);
 // @ts-expect-error not an ErrorCode
 const badCode: ErrorCode = "oops";
+// @ts-expect-error not a scope
+await mintInstanceToken({ instanceId: "i", scopes: ["admin"], adminToken: "a".repeat(16) });
 void [badStatus, badCode];
 `;
 

@@ -19,9 +19,16 @@ test("a workerd worker imports the package, instantiates the wasm and decodes a 
   const entry = join(project.dir, "worker.js");
   await writeFile(
     entry,
-    `import { decodeStatus, LifecycleMachine, WawpError } from "wawp-session";
+    `import { decodeStatus, LifecycleMachine, WawpError, mintInstanceToken, verifyInstanceToken } from "wawp-session";
      export default {
        async fetch(request) {
+         const token = request.headers.get("x-token");
+         if (token) {
+           const key = { signingKey: "packaging-signing-key-1234" };
+           const claims = await verifyInstanceToken(token, { ...key, instanceId: "inst-1", scope: "send" });
+           const minted = await mintInstanceToken({ ...key, instanceId: "inst-2", scopes: ["view"] });
+           return Response.json({ claims, minted });
+         }
          const report = decodeStatus(await request.text());
          const machine = new LifecycleMachine({ startingTimeoutMs: 60000 });
          machine.handle({ type: "status", input: report }, Date.now());
@@ -57,4 +64,15 @@ test("a workerd worker imports the package, instantiates the wasm and decodes a 
   assert.equal(result.machineStatus, "WORKING");
   assert.equal(result.code, "invalid_payload");
   assert.equal(result.isWorkerd, "Cloudflare-Workers");
+
+  // Instance tokens: minted in Node, verified in workerd, and the other way round.
+  const { mintInstanceToken, verifyInstanceToken } = await import(join(project.dir, "node_modules/wawp-session/src/entry-node.js"));
+  const key = { signingKey: "packaging-signing-key-1234" };
+  const fromNode = await mintInstanceToken({ ...key, instanceId: "inst-1", scopes: ["send"] });
+  const tokens = await mf.dispatchFetch("http://localhost/", { headers: { "x-token": fromNode.token } });
+  const answer = await tokens.json();
+  assert.deepEqual(answer.claims.scopes, ["send"]);
+  assert.equal(answer.claims.expiresAt, fromNode.expiresAt);
+  const back = await verifyInstanceToken(answer.minted.token, { ...key, instanceId: "inst-2", scope: "view" });
+  assert.equal(back.instanceId, "inst-2");
 });

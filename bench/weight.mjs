@@ -8,7 +8,7 @@ import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { ROOT, PKG } from "./lib/package.mjs";
 import { table, ratio } from "./lib/stats.mjs";
 
-function sizesOf(bytes) {
+export function sizesOf(bytes) {
   return {
     raw: bytes.length,
     gzip: gzipSync(bytes, { level: 9 }).length,
@@ -16,7 +16,7 @@ function sizesOf(bytes) {
   };
 }
 
-async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
+export async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
   const input = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, resolveDir: ROOT } };
   const result = await build({
     ...input, bundle: true, minify: true, format: "esm", write: false, platform, conditions,
@@ -26,7 +26,7 @@ async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
 }
 
 /** Our entry points: every pkg/src/entry-*.js, with the runtime each one targets. */
-function ourEntries() {
+export function ourEntries() {
   const dir = join(PKG, "src");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => /^entry-.*\.js$/.test(n)).sort().map((name) => {
@@ -37,7 +37,7 @@ function ourEntries() {
   });
 }
 
-function wasmFiles() {
+export function wasmFiles() {
   const dir = join(PKG, "dist", "wasm");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => n.endsWith(".wasm")).map((n) => join(dir, n)).filter((f) => statSync(f).isFile());

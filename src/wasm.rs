@@ -38,12 +38,6 @@ extern "C" {
     /// `Error(message)`: a fresh `Error` (callable without `new`).
     #[wasm_bindgen(js_name = Error)]
     fn new_error(message: &str) -> JsValue;
-    /// `String(n)`: the shortest round-trip text of a number.
-    #[wasm_bindgen(js_name = String)]
-    fn number_to_string(n: f64) -> String;
-    /// `Number(text)`.
-    #[wasm_bindgen(js_name = Number)]
-    fn string_to_number(text: &str) -> f64;
 }
 
 use wasm_bindgen::prelude::*;
@@ -365,17 +359,6 @@ fn reject_non_finite(input: &JsValue, path: &str, depth: usize) -> Result<(), Wa
         }
     }
     Ok(())
-}
-
-/// `Number#toString` (see `json::write_fraction`).
-pub(crate) fn js_number_to_string(n: f64) -> String {
-    number_to_string(n)
-}
-
-/// `Number(text)` for a validated literal (see `json::parse_number_literal`).
-pub(crate) fn js_parse_number(text: &str) -> Option<f64> {
-    let n = string_to_number(text);
-    (!n.is_nan()).then_some(n)
 }
 
 /// A string argument. wasm-bindgen's `&str` parameters trust their caller: from plain JS a

@@ -2,6 +2,8 @@
 //! credentials go) for the Wawp and WAHA flavours.
 
 use super::{ClientOp, Flavor};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use crate::error::{Result, WawpError};
 use crate::identity::{normalize_jid, normalize_phone};
 use crate::json::{ObjectWriter, Value};
@@ -85,24 +87,17 @@ pub struct RequestArgs {
 /// WAHA's own default session name.
 pub const DEFAULT_WAHA_SESSION: &str = "default";
 
+/// Every byte but RFC 3986's unreserved characters (ALPHA / DIGIT / "-" / "." / "_" / "~").
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// RFC 3986 unreserved characters stay, every other byte of the UTF-8 text becomes `%XX`
 /// (safe for both path segments and query values).
 pub fn percent_encode(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            for nibble in [b >> 4, b & 0x0F] {
-                if let Some(&h) = HEX.get(usize::from(nibble)) {
-                    out.push(char::from(h));
-                }
-            }
-        }
-    }
-    out
+    utf8_percent_encode(text, ESCAPED).collect()
 }
 
 /// A required, non-blank text argument.

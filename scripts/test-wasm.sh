@@ -8,7 +8,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json"
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-60}
-# src/wasm.rs only compiles for wasm32, so the lint layer's native clippy never sees it.
+# src/wasm/ only compiles for wasm32 with the `wasm` feature, so the lint layer's native clippy never sees it.
 cargo clippy --quiet --lib --target wasm32-unknown-unknown --features wasm -- -D warnings
 cargo test --target wasm32-unknown-unknown --features wasm --test wasm_node
 cargo test --target wasm32-unknown-unknown --features wasm --test wasm_browser

@@ -205,7 +205,7 @@ pub fn parse_number_literal(text: &str) -> Option<f64> {
 /// gzip in the package's wasm (measured on this crate: `Display` 10 KB, `str::parse` 14 KB;
 /// `ryu` instead of `Display` 13 KB), a third of its weight budget, so with the `wasm` feature
 /// JavaScript's `String(n)` / `Number(text)` do it (same shortest round-trip text, same correctly
-/// rounded value). Two JS built-ins, imported here: the core never calls the bindings (`wasm.rs`).
+/// rounded value). Two JS built-ins, imported here: the core never calls the bindings (`src/wasm/`).
 #[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 mod number_text {
     use wasm_bindgen::prelude::wasm_bindgen;

@@ -23,6 +23,18 @@ if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     "$STAGE/wawp_session_bg.wasm" -o "$STAGE/wawp_session_bg.wasm"
 fi
+# The same module with its function names kept, for `twiggy` (bench/weight.mjs): code sizes as
+# shipped, names as written. Not part of the package.
+if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
+  NAMED=$(mktemp -d)
+  wasm-bindgen --target web --out-dir "$NAMED" --out-name wawp_session --remove-producers-section \
+    --experimental-reset-state-function --omit-default-module-path \
+    target/wasm32-unknown-unknown/release/wawp_session.wasm
+  node_modules/.bin/wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$NAMED/wawp_session_bg.wasm" -o target/wawp_session_named.wasm
+  rm -rf "$NAMED"
+fi
 chmod 755 "$STAGE"
 if [ -d "$OUT" ]; then mv "$OUT" "$STAGE.old"; fi
 mv "$STAGE" "$OUT"

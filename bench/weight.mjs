@@ -3,12 +3,14 @@
 // against the XState v5 + p-retry stack bundled and minified the same way.
 import { build } from "esbuild";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { ROOT, PKG } from "./lib/package.mjs";
 import { table, ratio } from "./lib/stats.mjs";
 
-function sizesOf(bytes) {
+export function sizesOf(bytes) {
   return {
     raw: bytes.length,
     gzip: gzipSync(bytes, { level: 9 }).length,
@@ -16,7 +18,7 @@ function sizesOf(bytes) {
   };
 }
 
-async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
+export async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
   const input = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, resolveDir: ROOT } };
   const result = await build({
     ...input, bundle: true, minify: true, format: "esm", write: false, platform, conditions,
@@ -26,7 +28,7 @@ async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
 }
 
 /** Our entry points: every pkg/src/entry-*.js, with the runtime each one targets. */
-function ourEntries() {
+export function ourEntries() {
   const dir = join(PKG, "src");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => /^entry-.*\.js$/.test(n)).sort().map((name) => {
@@ -37,10 +39,26 @@ function ourEntries() {
   });
 }
 
-function wasmFiles() {
+export function wasmFiles() {
   const dir = join(PKG, "dist", "wasm");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => n.endsWith(".wasm")).map((n) => join(dir, n)).filter((f) => statSync(f).isFile());
+}
+
+/** `twiggy top` of the named copy scripts/build.sh leaves beside the build: where the bytes go. */
+function twiggyTop(rows = 20) {
+  const named = join(ROOT, "target", "wawp_session_named.wasm");
+  if (!existsSync(named)) return { note: "target/wawp_session_named.wasm missing (run scripts/build.sh)" };
+  const bin = [join(homedir(), ".cargo", "bin", "twiggy"), "twiggy"].find((b) => b === "twiggy" || existsSync(b));
+  let items;
+  try {
+    items = JSON.parse(execFileSync(bin, ["top", "-n", String(rows + 1), "-f", "json", named], { encoding: "utf8" }));
+  } catch (e) {
+    return { note: `twiggy not available (${String(e.message).split("\n")[0]}; scripts/setup.sh installs it)` };
+  }
+  // The name section exists only in this copy (the package ships without it): left out.
+  const code = items.filter((i) => i.name !== '"function names" subsection').slice(0, rows);
+  return { rows: code.map((i) => [i.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\|/g, "\\|"), i.shallow_size.toLocaleString("en-US")]) };
 }
 
 const kb = (n) => (n / 1024).toFixed(1);
@@ -80,12 +98,18 @@ export async function run({ log }) {
       }
     }
     log(`weight: xstate stack ${contender.gzip} B gzip; libs ${libs.gzip} B gzip`);
+    const top = twiggyTop();
+    data.twiggyTop = top.rows ?? top.note;
     const md = [
       "esbuild 0.27.3, `bundle + minify`, ESM; gzip -9 and brotli quality 11 (Node zlib). Sizes are deterministic (one measurement).",
       "",
       table(["Artefact", "raw B", "gzip B", "brotli B"], rows),
       "",
       ...comparisons.map((c) => `- ${c}`),
+      "",
+      "Where the wasm's bytes go: `twiggy top` (first 20 rows, shallow bytes before compression) of the same module with its names kept (`target/wawp_session_named.wasm`, written by scripts/build.sh).",
+      "",
+      top.rows ? table(["Item", "bytes"], top.rows) : `_${top.note}_`,
     ];
     return { markdown: md.join("\n"), data };
   }

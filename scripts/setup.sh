@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh machine (Debian 12, rustup stable, Node 20, registries only):
 # Chromium + ChromeDriver from Debian, the wasm32 target, wasm-bindgen-cli pinned to the
-# Cargo.lock version, and the npm packages of package-lock.json. A second run takes seconds.
+# Cargo.lock version, twiggy, and the npm packages of package-lock.json. A second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +26,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WB" ]; th
   # no --locked: its lockfile pins a webpki-roots release the registry here does not serve
   t cargo install wasm-bindgen-cli --version "$WB" --force
 fi
+
+# twiggy: where the wasm's bytes go (bench/weight.mjs); ~3 min to build the first time.
+command -v twiggy >/dev/null || [ -x "$HOME/.cargo/bin/twiggy" ] || t cargo install twiggy --version 0.8.0
 
 # npm ci only when the lockfile changed since the last install
 stamp=node_modules/.package-lock.stamp

@@ -2,7 +2,8 @@
 //!
 //! A sans-IO core: events and `now_ms` go in, actions and the next deadline come out. No clock,
 //! no timer, no fetch in here; the JS drivers (timers, Durable Object alarms) and the test
-//! simulation do the I/O. The wasm-bindgen surface lives in [`wasm`] only.
+//! simulation do the I/O. The wasm-bindgen surface lives in `wasm` only, compiled with the `wasm`
+//! feature on wasm32; no other module imports it.
 
 pub mod backoff;
 pub mod budget;
@@ -16,7 +17,7 @@ pub mod retry_after;
 pub mod status;
 pub mod webhook;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(feature = "wasm", target_arch = "wasm32"))]
 pub mod wasm;
 
 pub use backoff::{Backoff, BackoffOptions, Jitter};

@@ -2,8 +2,14 @@
 //!
 //! RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`; an HTTP-date is the IMF-fixdate
 //! `Sun, 06 Nov 1994 08:49:37 GMT`, and recipients also accept the obsolete RFC 850
-//! `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994` forms. The calendar
-//! arithmetic is done here (days from civil), so no date crate is needed.
+//! `Sunday, 06-Nov-94 08:49:37 GMT` and asctime `Sun Nov  6 08:49:37 1994` forms.
+//!
+//! Hand-written, not the `httpdate` crate (1.0.3), on purpose: measured, `httpdate` added 3.5 KB
+//! gzip to the package's wasm (63,064 → 66,546 B, its own parser replacing this one), and it is
+//! stricter than RFC 9110 asks of recipients in ways the tests pin down: it refuses lower-case
+//! names, a weekday that does not match the date, the leap second `:60` and years before 1970
+//! (and its `SystemTime` formatting panics out of range). The calendar arithmetic is
+//! H. Hinnant's days-from-civil.
 
 /// Longest delay we honour: a server asking for more than an hour is misconfigured or hostile,
 /// and a session must not sit idle for a day because of one header.

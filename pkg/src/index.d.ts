@@ -1,5 +1,5 @@
 // Public types of wawp-session: the wasm bindings' generated declarations (their string-literal
-// unions are written in src/wasm.rs) plus the JS drivers' declarations. The `__` helpers and the
+// unions are written in src/wasm/typescript.rs) plus the JS drivers' declarations. The `__` helpers and the
 // glue's raw `InitOutput` are deliberately not re-exported.
 
 export {

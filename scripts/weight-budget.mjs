@@ -1,0 +1,22 @@
+// Issue 13's weight budget: for every entry point, the wasm plus the entry's JS (bundled, minified,
+// gzip -9, measured exactly as `npm run bench`'s weight table does) at most 80 KB. Exits 1 over it.
+import { readFileSync } from "node:fs";
+import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
+
+export const BUDGET_BYTES = 80 * 1024;
+
+const files = wasmFiles();
+if (files.length === 0) {
+  console.error("[budget] pkg/dist/wasm has no .wasm: run scripts/build.sh");
+  process.exit(1);
+}
+const wasm = sizesOf(Buffer.concat(files.map((f) => readFileSync(f)))).gzip;
+let over = false;
+for (const entry of ourEntries()) {
+  const js = (await bundle(entry.file, entry)).gzip;
+  const total = wasm + js;
+  over ||= total > BUDGET_BYTES;
+  console.log(`[budget] ${entry.name}: wasm ${wasm} B + JS ${js} B = ${total} B gzip = ` +
+    `${(100 * total / BUDGET_BYTES).toFixed(0)}% of ${BUDGET_BYTES} B${total > BUDGET_BYTES ? " (OVER)" : ""}`);
+}
+process.exit(over ? 1 : 0);

@@ -1,0 +1,128 @@
+//! The sans-IO half of `WawpClient`: which request each operation is (method, path, query,
+//! body) for the Wawp and WAHA flavours, how a response is classified (success body or a typed
+//! error, 422 "already started" = success for start, non-JSON error bodies), and whether a
+//! failed call may be repeated. The JS client does fetch, timeouts and credentials itself, so the
+//! core never sees a token.
+//!
+//! Sources: `shared/reference/wawp-api.md` §1–§2 (Wawp v2: credentials in the query string,
+//! legacy error codes, 200-with-error bodies) and §5 (WAHA: `X-Api-Key`, NestJS error bodies).
+
+mod base64;
+mod excerpt;
+mod follow_up;
+mod request;
+mod response;
+
+pub use base64::{base64_decode, base64_encode};
+pub use excerpt::{MAX_EXCERPT_CHARS, redact_secrets, sanitize_excerpt};
+pub use follow_up::{FollowUp, follow_up};
+pub use request::{
+    AuthPlacement, DEFAULT_WAHA_SESSION, RequestArgs, RequestSpec, build_request, percent_encode,
+};
+pub use response::{classify_response, error_code_for_body_code};
+
+use crate::error::ErrorCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Wawp,
+    Waha,
+}
+
+impl Flavor {
+    pub fn parse(s: &str) -> Option<Flavor> {
+        match s {
+            "wawp" => Some(Flavor::Wawp),
+            "waha" => Some(Flavor::Waha),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Wawp => "wawp",
+            Flavor::Waha => "waha",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientOp {
+    Create,
+    Start,
+    Stop,
+    Restart,
+    Logout,
+    Delete,
+    Info,
+    Me,
+    Qr,
+    QrImage,
+    RequestCode,
+    SendText,
+}
+
+impl ClientOp {
+    pub const ALL: [ClientOp; 12] = [
+        ClientOp::Create,
+        ClientOp::Start,
+        ClientOp::Stop,
+        ClientOp::Restart,
+        ClientOp::Logout,
+        ClientOp::Delete,
+        ClientOp::Info,
+        ClientOp::Me,
+        ClientOp::Qr,
+        ClientOp::QrImage,
+        ClientOp::RequestCode,
+        ClientOp::SendText,
+    ];
+
+    /// The JS method name (`qrImage`, `requestCode`, `sendText`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientOp::Create => "create",
+            ClientOp::Start => "start",
+            ClientOp::Stop => "stop",
+            ClientOp::Restart => "restart",
+            ClientOp::Logout => "logout",
+            ClientOp::Delete => "delete",
+            ClientOp::Info => "info",
+            ClientOp::Me => "me",
+            ClientOp::Qr => "qr",
+            ClientOp::QrImage => "qrImage",
+            ClientOp::RequestCode => "requestCode",
+            ClientOp::SendText => "sendText",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ClientOp> {
+        ClientOp::ALL.into_iter().find(|op| op.as_str() == s)
+    }
+
+    /// Repeating it changes nothing: start on a started session, info, stop on a stopped one.
+    /// `create` makes a new instance each time and `sendText` a new message.
+    pub fn is_idempotent(self) -> bool {
+        !matches!(self, ClientOp::Create | ClientOp::SendText)
+    }
+}
+
+/// May this failed call be sent again? `maybe_delivered` is false only when the request
+/// certainly never reached the server (connection refused, DNS failure).
+///
+/// `create` never (a second instance would be provisioned). `sendText` only when the message
+/// certainly was not delivered: a 429 or a 422 wrong-state refusal, or a network failure before
+/// the request left — never after a timeout or a 5xx, which may follow a delivery (duplicate
+/// messages, waha#1225). Everything else is idempotent and retried on 429 / 5xx / network /
+/// timeout.
+pub fn may_retry(op: ClientOp, error: ErrorCode, maybe_delivered: bool) -> bool {
+    match op {
+        ClientOp::Create => false,
+        ClientOp::SendText => match error {
+            ErrorCode::RateLimited | ErrorCode::Conflict => true,
+            ErrorCode::Network | ErrorCode::Timeout => !maybe_delivered,
+            _ => false,
+        },
+        _ => error.is_transient(),
+    }
+}

@@ -1,0 +1,181 @@
+//! The TypeScript types of the surface (a custom section of the generated `.d.ts`).
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A session status; any value this version does not know decodes to "UNKNOWN". */
+export type SessionStatus = "STOPPED" | "STARTING" | "SCAN_QR_CODE" | "WORKING" | "FAILED"
+  | "LOGOUT" | "DELETED" | "PASSKEY_REQUIRED" | "PASSKEY_CONFIRMATION_REQUIRED" | "UNKNOWN";
+
+/** What a UI should show for a status. */
+export type UiAction = "start" | "connecting" | "scan_qr" | "connected" | "troubleshoot"
+  | "provision" | "passkey" | "inspect";
+
+/** The stable `code` of every `WawpError`. */
+export type ErrorCode = "invalid_payload" | "bad_signature" | "stale_event" | "payload_too_large"
+  | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "rate_limited"
+  | "server" | "network" | "timeout" | "needs_qr" | "send_timeout" | "queue_full"
+  | "identity_mismatch" | "closed" | "invalid_option";
+
+export type IdentityVerdict = "match" | "mismatch" | "unverifiable";
+
+/** The WhatsApp account of a session (`/me`, or `me` in a webhook). */
+export interface Me { id: string; pushName?: string; lid?: string }
+
+/** One decoded status, whatever shape it came in. */
+export interface StatusReport {
+  status: SessionStatus;
+  /** The status text as received (e.g. an unknown future value). */
+  rawStatus: string;
+  uiAction: UiAction;
+  /** true only for WORKING. */
+  canSend: boolean;
+  /** STARTING | SCAN_QR_CODE | WORKING | PASSKEY_*. */
+  isRunning: boolean;
+  instanceId?: string;
+  session?: string;
+  serverName?: string;
+  qr?: string;
+  me?: Me | null;
+  /** When the status was observed (epoch ms), if the input said. */
+  atMs?: number;
+  eventId?: string;
+}
+
+/** Anything `decodeStatus` accepts: a status name, JSON text, an info response or a webhook body. */
+export type StatusInput = string | StatusReport | Record<string, unknown> | Array<Record<string, unknown>>;
+
+export interface BackoffOptions {
+  /** First delay before jitter, ms (default 1000). */
+  baseMs?: number;
+  /** Largest delay, ms (default 60000). */
+  capMs?: number;
+  /** Growth per attempt (default 2). */
+  factor?: number;
+  jitter?: "full" | "equal" | "decorrelated" | "none";
+  /** Delays handed out before `next()` returns undefined (default 10). */
+  maxAttempts?: number;
+  /** Stop once the delays handed out add up to this many ms. */
+  maxElapsedMs?: number;
+  /** Makes the jitter deterministic. */
+  seed?: number;
+}
+
+export interface MachineOptions {
+  /** The account this instance must be paired with; a different `/me` is `identity_mismatch`. */
+  expectedJid?: string;
+  /** STARTING longer than this → restart (default 60000). */
+  startingTimeoutMs?: number;
+  /** FAILED → automatic restart after this delay (default 30000). */
+  failedRestartDelayMs?: number;
+  /** Consecutive automatic restarts before giving up and telling the admin. */
+  maxAutoRestarts?: number;
+  /** STARTING blips shorter than this are not shown. */
+  debounceMs?: number;
+  maxQueuedSends?: number;
+  /** A queued send not released within this is rejected with `send_timeout`. */
+  sendTimeoutMs?: number;
+  /** Optional weekly maintenance restart (weekday 0 = Sunday, hour UTC): once per window, only
+   *  while WORKING with nothing queued. */
+  maintenance?: { weekday: number; hourUtc: number };
+  /** No status observed for this long while STARTING / SCAN_QR_CODE → `info` (default 15000). */
+  reconcileShortMs?: number;
+  /** ... and while WORKING or otherwise settled (default 300000). */
+  reconcileLongMs?: number;
+  /** Retry budget of automatic restarts (token bucket): capacity and refill per second. */
+  retryBudgetCapacity?: number;
+  retryBudgetRefillPerSec?: number;
+  /** Seeds the jitter of the machine's own backoff (deterministic runs). */
+  seed?: number;
+}
+
+export type MachineOp = "start" | "restart" | "stop" | "logout" | "info" | "me";
+
+export type MachineEvent =
+  | { type: "status"; input: StatusInput }
+  | { type: "warm_boot" }
+  | { type: "send"; id: string; timeoutMs?: number }
+  /** A released send the API refused with 422 (session not in the expected state): certainly not
+   *  delivered; it waits again until a fresh status confirms WORKING. */
+  | { type: "send_refused"; id: string; timeoutMs?: number }
+  | { type: "result"; op: MachineOp; ok: boolean; error?: ErrorCode; httpStatus?: number;
+      retryAfterMs?: number; body?: unknown }
+  | { type: "user_retry" }
+  | { type: "user_start" }
+  | { type: "user_stop" }
+  | { type: "user_logout" }
+  | { type: "timeout" };
+
+export type AdminReason = "failed" | "restart_budget_exhausted" | "identity_mismatch"
+  | "unauthorized" | "deleted";
+
+export type Action =
+  | { type: "call"; op: MachineOp }
+  | { type: "ui"; uiAction: UiAction; status: SessionStatus }
+  | { type: "release_send"; id: string }
+  | { type: "reject_send"; id: string; code: ErrorCode }
+  | { type: "clear_identity" }
+  | { type: "identity"; verdict: IdentityVerdict; me?: string }
+  | { type: "notify_admin"; reason: AdminReason }
+  | { type: "persist" };
+
+/** The machine's state for dashboards and logs (never contains credentials). */
+export type MachineSnapshot = Record<string, unknown> & { status: SessionStatus };
+
+export interface StatusHistoryEntry { atMs: number; status: SessionStatus }
+
+export interface StabilityMetrics {
+  observedMs: number;
+  workingMs: number;
+  startingMs: number;
+  uptimeRatio: number;
+  restarts: number;
+  failures: number;
+  meanTimeToRecoverMs: number | null;
+}
+
+/** Operations of `WawpClient` understood by `__buildRequest` / `__classifyResponse`. */
+export type ClientOp = "create" | "start" | "stop" | "restart" | "logout" | "delete" | "info"
+  | "me" | "qr" | "qrImage" | "requestCode" | "sendText";
+
+export type Flavor = "wawp" | "waha";
+
+export interface RequestArgs {
+  instanceId?: string; session?: string; phoneNumber?: string; chatId?: string; text?: string;
+}
+
+/** A request without credentials: the JS client adds `access_token` (query) or `X-Api-Key` (header). */
+export interface RequestSpec {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** Percent-encoded. */
+  path: string;
+  /** Raw pairs; the client appends credentials and encodes. */
+  query: Array<[string, string]>;
+  /** `path` plus the encoded query, without credentials. */
+  pathAndQuery: string;
+  /** JSON text. */
+  body?: string;
+  auth: "query" | "header";
+  /** Lower-case names: `accept`, and `content-type` when there is a body. */
+  headers: Record<string, string>;
+}
+
+/** A second request an answer calls for (`__followUp`): send `op` (with `method`, kept for `op`
+ * from then on, when given) and classify its answer as `answerAs`. */
+export interface FollowUp { op: ClientOp; method?: "POST"; answerAs: ClientOp }
+
+export interface WebhookLimits { maxBytes?: number; maxAgeMs?: number; nowMs: number }
+
+export interface WebhookEvent {
+  /** "session.status" for status events of both shapes; other WAHA event names as sent. */
+  event: string;
+  /** null for events that carry no session status. */
+  report: StatusReport | null;
+  eventId?: string;
+  atMs?: number;
+  /** Which session / instance the event is about, when the body says (for routing). */
+  session?: string;
+  instanceId?: string;
+}
+"#;

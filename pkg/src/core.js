@@ -14,5 +14,6 @@ export {
 } from "./bindings.js";
 export { WawpError } from "./error.js";
 export * from "./client.js";
+export { connectEdgeSession, EdgeSession } from "./edge-session.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";

@@ -35,6 +35,8 @@ export type {
 } from "../dist/wasm/wawp_session.js";
 export { WawpError, type WawpErrorDetails } from "./error.js";
 export * from "./client.js";
+export * from "./edge-session.js";
+export type { MessageState, SessionConnection, SessionLastError, SessionMessage, SessionNotification, SessionSnapshot, SessionSource } from "./store.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";
 

@@ -4,10 +4,10 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
-import { packedProject } from "./packed.mjs";
+import { consumerProgram, packedProject } from "./packed.mjs";
 
 const project = packedProject("session-types");
 after(() => project.cleanup());
@@ -66,15 +66,7 @@ const badState: MessageState = "delivered-twice";
 void [sent, code, sources, EdgeView, LocalView, badState];
 `;
 
-function program() {
-  const file = join(project.dir, "consumer.ts");
-  writeFileSync(file, CONSUMER);
-  return ts.createProgram([file], {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
-    types: [], skipLibCheck: false,
-  });
-}
+const program = () => consumerProgram(project.dir, CONSUMER);
 
 test("strict consumer code of the store, the edge session and the React hook type-checks", () => {
   const diagnostics = ts.getPreEmitDiagnostics(program()).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n"));

@@ -15,5 +15,6 @@ export {
 export { WawpError } from "./error.js";
 export * from "./client.js";
 export { connectEdgeSession, EdgeSession } from "./edge-session.js";
+export * from "./labels.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";

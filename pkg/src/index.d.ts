@@ -36,6 +36,7 @@ export type {
 export { WawpError, type WawpErrorDetails } from "./error.js";
 export * from "./client.js";
 export * from "./edge-session.js";
+export * from "./labels.js";
 export type { MessageState, SessionConnection, SessionLastError, SessionMessage, SessionNotification, SessionSnapshot, SessionSource } from "./store.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";

@@ -42,6 +42,8 @@ export class EdgeSession {
   #qrFetch;
   #qrAgain = false;
   #nextId = 1;
+  /** Counts applied instance views: a read answered after another view was applied is older news. */
+  #views = 0;
 
   /** @param {import("./edge-session.d.ts").EdgeSessionOptions} opts */
   constructor(opts) {
@@ -191,10 +193,16 @@ export class EdgeSession {
   #applyView(view) {
     if (!view || typeof view !== "object" || typeof view.status !== "string" || this.#closed) return;
     const before = this.#store.getSnapshot();
+    // Views cross on different connections (the stream, a command's answer, a poll): one whose
+    // status began before the one shown is older news.
+    if (typeof view.statusSinceMs === "number" && typeof before.statusSinceMs === "number" && view.statusSinceMs < before.statusSinceMs) return;
+    this.#views += 1;
     const notes = Array.isArray(view.notifications) ? view.notifications : [];
     const verdictMe = view.identity?.me;
     this.#store.update({
-      status: view.report?.rawStatus ?? view.status,
+      // The machine's status; the last report's raw text only when it says the same (an unknown
+      // future status shows as UNKNOWN with its text; the machine may have moved on since it).
+      status: view.report?.status === view.status && typeof view.report.rawStatus === "string" ? view.report.rawStatus : view.status,
       me: view.me ?? (typeof verdictMe === "string" ? { id: verdictMe } : (verdictMe ?? null)),
       identity: view.identity?.verdict ?? null,
       notification: notes.at(-1) ?? null,
@@ -215,14 +223,19 @@ export class EdgeSession {
     if (before.queueLength !== after.queueLength) this.#refreshMessages();
   }
 
+  /** A problem of the link to the edge (not the session's: that is the edge's `lastError`). */
   #noteError(op, err) {
     const code = err instanceof WawpError ? err.code : "network";
-    this.#store.update({ lastError: { code, message: String(err?.message ?? err), op, atMs: Date.now() } });
+    this.#store.update({ connectionError: { code, message: String(err?.message ?? err), op, atMs: Date.now() } });
   }
 
   async #refreshInstance() {
+    const seen = this.#views;
     try {
-      this.#applyView(await this.#request("GET", ""));
+      const view = await this.#request("GET", "");
+      // A stream event or a command's answer applied meanwhile may be newer than this read.
+      if (this.#views === seen) this.#applyView(view);
+      this.#store.update({ connectionError: null });
     } catch (err) {
       if (this.#closed) return;
       if (err instanceof WawpError && err.code === "not_found") this.#store.update({ status: "DELETED" });
@@ -326,7 +339,7 @@ export class EdgeSession {
       opened = true;
       this.#backoff.reset();
       this.#stopPolling();
-      this.#store.update({ connection: "live" });
+      this.#store.update({ connection: "live", connectionError: null });
       // Whatever changed while the stream was down: one fresh read of the messages (the stream's
       // first event is the instance itself).
       this.#refreshMessages();

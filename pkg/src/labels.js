@@ -15,7 +15,8 @@ const STATUS = {
   UNKNOWN: "Unknown",
 };
 
-const MESSAGE_STATE = { queued: "Queued", sending: "Sending", sent: "Sent", rejected: "Rejected" };
+/** "starting": queued while the session it waits for is coming up (start-on-send). */
+const MESSAGE_STATE = { queued: "Queued", starting: "Waiting for session", sending: "Sending", sent: "Sent", rejected: "Rejected" };
 
 const REJECTION = {
   needs_qr: "link the phone first (scan the QR code)",

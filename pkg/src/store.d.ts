@@ -70,6 +70,8 @@ export interface SessionSnapshot {
   /** Edge sessions: the STARTING watchdog's limit, ms. */
   readonly startingTimeoutMs: number | null;
   readonly connection: SessionConnection;
+  /** Edge sessions: why the last request or stream to the edge failed (cleared once one succeeds). */
+  readonly connectionError: SessionLastError | null;
 }
 
 /**

@@ -28,6 +28,7 @@ function initialFields() {
     nextDeadlineMs: null,
     startingTimeoutMs: null,
     connection: "connecting",
+    connectionError: null,
     messages: EMPTY,
   };
 }

@@ -194,7 +194,7 @@ test("a token that stays invalid surfaces as unauthorized; bad options are refus
   const session = connectEdgeSession({ baseUrl: gateway.url, instanceId, token: "wrong", transport: "polling", pollIntervalMs: 100 });
   try {
     await assert.rejects(session.start(), (err) => err instanceof WawpError && err.code === "unauthorized" && err.httpStatus === 401);
-    await until(session, "the error in the snapshot", (s) => s.lastError?.code === "unauthorized");
+    await until(session, "the error in the snapshot", (s) => s.connectionError?.code === "unauthorized");
     assert.ok(!JSON.stringify(session.getSnapshot()).includes(VALID_TOKEN));
   } finally {
     session.close();

@@ -1,0 +1,52 @@
+// The dashboard's requests that are not a session's (configuration, provisioning, stability,
+// the simulator's controls), and the one place that gets the page its instance token.
+import { WawpError } from "/pkg/src/entry-web.js";
+import { state } from "./state.js";
+
+/**
+ * The token the page sends to the edge for `instanceId`. Today the dashboard's server adds nothing
+ * and the edge asks for none; an operator's backend hands out a short-lived instance token here.
+ * Asked again by the session after a 401.
+ * @param {string} instanceId
+ * @returns {Promise<string|undefined>}
+ */
+export async function instanceToken(instanceId) {
+  void instanceId;
+  return undefined;
+}
+
+/** `fetch` for the page: in direct mode the in-page backend answers the edge worker's routes. */
+export function pageFetch(url, init) {
+  const target = new URL(String(url), location.href);
+  const toEdge = target.origin === location.origin && target.pathname.startsWith("/api/");
+  return state.direct && toEdge ? state.direct.fetch(target.href, init) : fetch(url, init);
+}
+
+/** A JSON request; errors are WawpErrors with the answer's code and HTTP status. */
+export async function api(method, path, body) {
+  const init = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const instance = /^\/api\/instances\/([^/]+)/.exec(path);
+  if (instance && instance[1] !== "create") {
+    const token = await instanceToken(decodeURIComponent(instance[1]));
+    if (token) init.headers.authorization = `Bearer ${token}`;
+  }
+  const res = await pageFetch(path, init);
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = data?.error ?? {};
+    throw new WawpError(err.code ?? "server", err.message ?? `HTTP ${res.status}`, { httpStatus: res.status });
+  }
+  return data;
+}
+
+export const instancePath = (suffix = "") => `/api/instances/${encodeURIComponent(state.instanceId ?? "")}${suffix}`;

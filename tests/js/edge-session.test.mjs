@@ -20,7 +20,7 @@ let gateway;
 
 /** The gateway: token check, request log, switches to refuse or cut `/events`. */
 async function startGateway(target) {
-  const state = { requests: [], refuseEvents: false, streams: new Set() };
+  const state = { requests: [], refuseEvents: false, delayReadsMs: 0, streams: new Set() };
   const server = createServer((req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     state.requests.push({ method: req.method, path, auth: req.headers.authorization ?? null });
@@ -36,6 +36,13 @@ async function startGateway(target) {
     delete headers.authorization;
     delete headers.host;
     const upstream = httpRequest(new URL(req.url, target), { method: req.method, headers }, (answer) => {
+      if (state.delayReadsMs && req.method === "GET" && /^\/instances\/[^/]+$/.test(path)) {
+        // A slow read: taken from the edge now, delivered late (older than what follows it).
+        const chunks = [];
+        answer.on("data", (chunk) => chunks.push(chunk));
+        answer.on("end", () => setTimeout(() => res.writeHead(answer.statusCode ?? 502, answer.headers).end(Buffer.concat(chunks)), state.delayReadsMs));
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (String(answer.headers["content-type"]).startsWith("text/event-stream")) {
         res.flushHeaders();
@@ -184,6 +191,32 @@ test("reconnection: a cut stream is reopened with backoff and changes after it a
       await until(session, `reconnection ${i + 2}`, () => opened() > count && session.getSnapshot().connection === "live");
     }
   } finally {
+    unsubscribe();
+    session.close();
+  }
+});
+
+test("views arrive out of order: a slow read never takes the session back; the machine's status wins over its last report", async () => {
+  const instanceId = await createInstance();
+  gateway.state.delayReadsMs = 1_000;
+  const session = connectEdgeSession({ baseUrl: gateway.url, instanceId, token: VALID_TOKEN, reconnect: FAST_RECONNECT });
+  const statuses = [];
+  const unsubscribe = session.subscribe(() => {
+    const { status } = session.getSnapshot();
+    if (statuses.at(-1) !== status) statuses.push(status);
+  });
+  try {
+    await until(session, "live", (s) => s.connection === "live" && s.status === "STOPPED");
+    await session.start();
+    // The machine is STARTING (its start call answered) while the last report it decoded still
+    // says STOPPED: the snapshot follows the machine.
+    assert.notEqual(session.getSnapshot().status, "STOPPED");
+    // The read sent at connect time (STOPPED) lands now, late: it must not undo the start.
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    assert.equal(statuses.indexOf("STOPPED"), statuses.lastIndexOf("STOPPED"), `never back to STOPPED: ${statuses}`);
+    assert.notEqual(session.getSnapshot().status, "STOPPED");
+  } finally {
+    gateway.state.delayReadsMs = 0;
     unsubscribe();
     session.close();
   }

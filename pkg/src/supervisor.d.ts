@@ -33,6 +33,8 @@ export interface SupervisorOptions extends MachineOptions {
 export interface SendOptions {
   /** Overrides `sendTimeoutMs` for this send. */
   timeoutMs?: number;
+  /** What the snapshot's `messages` show for this send besides its state. */
+  message?: { chatId?: string; text?: string };
 }
 
 export declare class SessionSupervisor implements SessionSource {

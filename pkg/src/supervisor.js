@@ -130,7 +130,9 @@ export class SessionSupervisor {
     }
     if (this.#closed) return Promise.reject(closedError());
     const id = `send-${this.#nextSendId++}`;
-    this.#store.message(id, { state: "queued", createdMs: Date.now() });
+    // What the snapshot lists for this send besides its state (e.g. {chatId, text}).
+    const shown = opts?.message && typeof opts.message === "object" ? { chatId: opts.message.chatId, text: opts.message.text } : {};
+    this.#store.message(id, { ...shown, state: "queued", createdMs: Date.now() });
     const settled = (fields) => this.#store.message(id, { ...fields, doneMs: Date.now() });
     return new Promise((settleOk, settleError) => {
       const resolve = (value) => {

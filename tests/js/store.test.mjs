@@ -126,7 +126,8 @@ test("SessionSupervisor: subscribe/getSnapshot follow a real session (start-on-s
     const poll = setInterval(() => client.info().then((info) => supervisor.observe(info), () => {}), 100);
     let result;
     try {
-      result = await supervisor.sendWhenReady(() => client.sendText("15557654321@c.us", "from the store test"));
+      const message = { chatId: "15557654321@c.us", text: "from the store test" };
+      result = await supervisor.sendWhenReady(() => client.sendText(message.chatId, message.text), { message });
       await waitFor(() => supervisor.getSnapshot().me !== null, { what: "me read after WORKING" });
     } finally {
       clearInterval(poll);
@@ -138,7 +139,7 @@ test("SessionSupervisor: subscribe/getSnapshot follow a real session (start-on-s
     assert.equal(last.identity, "match");
     assert.equal(last.me.id, "15550001111@c.us");
     assert.equal(last.queueLength, 0);
-    assert.deepEqual(last.messages.map((m) => m.state), ["sent"]);
+    assert.deepEqual(last.messages.map((m) => [m.state, m.text, m.chatId]), [["sent", "from the store test", "15557654321@c.us"]]);
     // Every notification carried a new snapshot; consecutive ones differ.
     for (let i = 1; i < seen.length; i += 1) assert.notEqual(seen[i], seen[i - 1]);
     const states = [...new Set(seen.flatMap((s) => s.messages.map((m) => m.state)))];

@@ -50,7 +50,7 @@ function EdgeView() {
 function LocalView() {
   const { uiAction, actions } = useSession(supervisor);
   void actions.retry();
-  void actions.sendWhenReady(() => 1);
+  void actions.sendWhenReady(() => 1, { message: { chatId: "1@c.us", text: "x" } });
   return uiAction;
 }
 

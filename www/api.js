@@ -1,5 +1,6 @@
 // The dashboard's requests that are not a session's (configuration, provisioning, stability,
-// the simulator's controls), and the one place that gets the page its instance token.
+// the simulator's controls), and the two places that deal with the operator's backend:
+// `createInstance` and `instanceToken`.
 import { WawpError } from "/pkg/src/entry-web.js";
 import { state } from "./state.js";
 
@@ -47,6 +48,11 @@ export async function api(method, path, body) {
     throw new WawpError(err.code ?? "server", err.message ?? `HTTP ${res.status}`, { httpStatus: res.status });
   }
   return data;
+}
+
+/** Creates an instance (lazy provisioning); in direct mode the in-page backend answers. */
+export function createInstance(body) {
+  return api("POST", "/api/instances/create", body);
 }
 
 export const instancePath = (suffix = "") => `/api/instances/${encodeURIComponent(state.instanceId ?? "")}${suffix}`;

@@ -4,7 +4,7 @@
 // module: api.js (requests, the instance token), live.js (the session and its updates),
 // render.js (panels), qr.js, messages.js, stability.js, simulator.js, dom.js (helpers).
 import { init } from "/pkg/src/entry-web.js";
-import { api, instancePath } from "./api.js";
+import { api, createInstance, instancePath } from "./api.js";
 import { announce, confirmAction, el, formatDuration, showError, withBusy } from "./dom.js";
 import { closeSession, openSession } from "./live.js";
 import { sendMessage } from "./messages.js";
@@ -54,7 +54,7 @@ async function provision(button) {
   const digits = /** @type {HTMLInputElement} */ ($("expected-phone")).value.replace(/\D/g, "");
   await withBusy(button, async () => {
     // The expected account turns on the identity check (`/me` after every connect).
-    const created = await api("POST", "/api/instances/create", digits ? { expectedJid: `${digits}@c.us` } : {});
+    const created = await createInstance(digits ? { expectedJid: `${digits}@c.us` } : {});
     rememberInstanceId(created.instanceId);
     if (digits) /** @type {HTMLInputElement} */ ($("sim-jid")).value = `${digits}@c.us`;
     announce("Instance created. Starting the session…");

@@ -7,9 +7,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
 import { pkg } from "./helpers.mjs";
-import { call, simLog, startStack, waitFor } from "../../edge/test-harness.mjs";
+import * as harness from "../../edge/test-harness.mjs";
 
 const { connectEdgeSession, WawpError } = pkg;
+const { call, simLog, startStack, waitFor } = harness;
 const VALID_TOKEN = "gateway-token-SENTINEL-5e1";
 const JID = "15550003333@c.us";
 const FAST_RECONNECT = { baseMs: 50, capMs: 300 };
@@ -33,8 +34,11 @@ async function startGateway(target) {
       return;
     }
     const headers = { ...req.headers };
-    delete headers.authorization;
     delete headers.host;
+    // Behind the gateway the edge sees the gateway's own credential (its admin token, once the
+    // edge checks tokens), not the page's.
+    if (harness.ADMIN_TOKEN) headers.authorization = `Bearer ${harness.ADMIN_TOKEN}`;
+    else delete headers.authorization;
     const upstream = httpRequest(new URL(req.url, target), { method: req.method, headers }, (answer) => {
       if (state.delayReadsMs && req.method === "GET" && /^\/instances\/[^/]+$/.test(path)) {
         // A slow read: taken from the edge now, delivered late (older than what follows it).

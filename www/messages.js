@@ -10,7 +10,7 @@ export function renderMessages(snapshot) {
     ...items.map((m) => {
       // The edge keeps a message "queued" until the session can take it; while that session is
       // booting, say so (start-on-send) instead of a bare "queued".
-      const shown = m.state === "queued" && ["STOPPED", "STARTING"].includes(snapshot.status) ? "starting" : m.state;
+      const shown = m.state === "queued" && ["start", "connecting"].includes(snapshot.uiAction) ? "starting" : m.state;
       const took = m.state === "sent" && m.doneMs && m.createdMs ? ` in ${formatDuration(sessionMs(m.doneMs - m.createdMs))}` : "";
       const reason = m.state === "rejected" && m.code ? `: ${rejectionText(m.code)}` : "";
       return el("li", { class: "message", "data-id": m.id, "data-state": shown },

@@ -119,7 +119,8 @@ function renderNotifications(snapshot) {
     );
   }
   const lastError = snapshot.lastError;
-  if (lastError && !["WORKING", "DELETED"].includes(snapshot.status) && Date.now() - lastError.atMs < 60000) {
+  // Not once connected (it is over), nor for a deleted instance (uiAction "provision").
+  if (lastError && !snapshot.canSend && snapshot.uiAction !== "provision" && Date.now() - lastError.atMs < 60000) {
     box.append(
       el("div", { class: "alert alert-lasterror", role: "status" },
         el("strong", { text: "Last error · " }), `${lastError.message} (${lastError.code})`),

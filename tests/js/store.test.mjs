@@ -156,3 +156,26 @@ test("SessionSupervisor: subscribe/getSnapshot follow a real session (start-on-s
   }
   assert.equal(supervisor.getSnapshot().connection, "closed");
 });
+
+test("SessionSupervisor: the snapshot's QR image is read on every observed SCAN_QR_CODE and cleared once linked", async () => {
+  await sim.reset();
+  const created = await sim.instance({ paired: false, status: "STOPPED" });
+  const client = new WawpClient({ accessToken: "sim-token", baseUrl: sim.url, instanceId: created.instance_id, retry: { baseMs: 20, capMs: 200, maxAttempts: 4 } });
+  const supervisor = new SessionSupervisor({ client, startingTimeoutMs: 5000, debounceMs: 0 });
+  const poll = setInterval(() => client.info().then((info) => supervisor.observe(info), () => {}), 50);
+  try {
+    await supervisor.warmBoot();
+    await supervisor.start();
+    const first = await waitFor(() => supervisor.getSnapshot().qr, { timeoutMs: 8000, what: "a QR image" });
+    assert.match(first, /^data:image\/png;base64,/);
+    assert.equal(supervisor.getSnapshot().uiAction, "scan_qr");
+    // The simulator rotates the code; the next observed SCAN_QR_CODE reads the new image.
+    await waitFor(() => supervisor.getSnapshot().qr && supervisor.getSnapshot().qr !== first, { timeoutMs: 8000, what: "a rotated QR image" });
+    await sim.control("POST", `/instances/${created.instance_id}/scan`, { jid: "15550009999@c.us" });
+    await waitFor(() => supervisor.getSnapshot().status === "WORKING", { timeoutMs: 8000, what: "WORKING" });
+    assert.equal(supervisor.getSnapshot().qr, null);
+  } finally {
+    clearInterval(poll);
+    supervisor.close();
+  }
+});

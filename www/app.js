@@ -4,7 +4,7 @@
 // module: api.js (requests, the instance token), live.js (the session and its updates),
 // render.js (panels), qr.js, messages.js, stability.js, simulator.js, dom.js (helpers).
 import { init } from "/pkg/src/entry-web.js";
-import { api, createInstance, instancePath } from "./api.js";
+import { api, createInstance } from "./api.js";
 import { announce, confirmAction, el, formatDuration, showError, withBusy } from "./dom.js";
 import { closeSession, openSession } from "./live.js";
 import { sendMessage } from "./messages.js";
@@ -102,7 +102,7 @@ function wire() {
     const button = e.currentTarget;
     if (!(await confirmAction("Delete this instance?", "The session and its saved login are removed for good. Messages waiting to be sent are dropped.", "Delete"))) return;
     await withBusy(button, async () => {
-      await api("DELETE", instancePath());
+      await state.session?.deleteInstance();
       forgetInstance("The instance was deleted. Create a new one to link WhatsApp again.");
       $("connect").textContent = "Create instance";
       $("connect").focus();

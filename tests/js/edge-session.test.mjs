@@ -226,6 +226,20 @@ test("views arrive out of order: a slow read never takes the session back; the m
   }
 });
 
+test("deleteInstance removes the instance on the edge and the API, and closes the session", async () => {
+  const instanceId = await createInstance();
+  const session = connectEdgeSession({ baseUrl: gateway.url, instanceId, token: VALID_TOKEN, reconnect: FAST_RECONNECT });
+  try {
+    await until(session, "live", (s) => s.connection === "live");
+    assert.deepEqual(await session.deleteInstance(), { deleted: true });
+    assert.equal(session.getSnapshot().connection, "closed");
+    const ops = (await simLog(sim)).requests.filter((r) => r.instanceId === instanceId).map((r) => r.op);
+    assert.ok(ops.includes("delete"), `the API instance was deleted: ${ops}`);
+  } finally {
+    session.close();
+  }
+});
+
 test("a token that stays invalid surfaces as unauthorized; bad options are refused", async () => {
   const instanceId = await createInstance();
   const session = connectEdgeSession({ baseUrl: gateway.url, instanceId, token: "wrong", transport: "polling", pollIntervalMs: 100 });

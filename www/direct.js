@@ -1,8 +1,8 @@
 // Direct mode: no edge worker. The npm package itself (its browser build, served under /pkg/)
 // runs the session in this page: a WawpClient against the API (through the dashboard's same-origin
 // /upstream/ proxy) and a SessionSupervisor with real timers. It answers the same requests, with
-// the same JSON shapes, as the edge worker's HTTP API (docs/CONTRACTS.md §3), so app.js renders
-// both alike. Nothing survives a reload, and there are no webhooks: the page reads `info`
+// the same JSON shapes, as the edge worker's HTTP API (docs/CONTRACTS.md §3), event stream
+// included, through a `fetch` of its own: the page's connectEdgeSession reads both alike. Nothing survives a reload, and there are no webhooks: the page reads `info`
 // periodically instead. Only offered with the simulator, whose token is not a secret.
 import { SessionSupervisor, WawpClient, init, stability, uiActionFor } from "/pkg/src/entry-web.js";
 
@@ -21,11 +21,19 @@ export class DirectError extends Error {
 }
 
 /**
- * @param {{ apiBase: string, token: string, timingScale: number,
- *           onInstance: (view: object) => void, onMessage: (update: object) => void }} opts
+ * @param {{ apiBase: string, token: string, timingScale: number }} opts
+ * @returns {Promise<{ fetch: typeof fetch, close: () => void }>}
  */
-export async function createDirectBackend({ apiBase, token, timingScale, onInstance, onMessage }) {
+export async function createDirectBackend({ apiBase, token, timingScale }) {
   await init();
+  /** Open event streams: {instanceId, controller}. */
+  const streams = new Set();
+  const encoder = new TextEncoder();
+  const publish = (instanceId, text) => {
+    for (const stream of streams) if (stream.instanceId === instanceId) stream.controller.enqueue(encoder.encode(text));
+  };
+  const onInstance = (view) => publish(view.instanceId, `data: ${JSON.stringify(view)}\n\n`);
+  const onMessage = (update) => session && publish(session.instanceId, `event: message\ndata: ${JSON.stringify(update)}\n\n`);
   const scale = timingScale > 0 ? timingScale : 1;
   const baseUrl = new URL(apiBase, location.href).href.replace(/\/$/, "");
   const clientFor = (instanceId) => new WawpClient({ accessToken: token, baseUrl, instanceId, retry: { maxAttempts: 3, baseMs: 200 } });
@@ -181,5 +189,58 @@ export async function createDirectBackend({ apiBase, token, timingScale, onInsta
     throw new DirectError(404, "not_found", `no route for ${method} ${path}`);
   }
 
-  return { handle, close: () => session?.close() };
+  /** `GET /instances/{id}/events`: the first view at once, then every change. */
+  function eventStream(instanceId, signal) {
+    const s = session?.instanceId === instanceId ? session : open(instanceId);
+    let entry;
+    const body = new ReadableStream({
+      start(controller) {
+        entry = { instanceId, controller };
+        streams.add(entry);
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify(view(s))}\n\n`));
+        signal?.addEventListener("abort", () => {
+          streams.delete(entry);
+          closeQuietly(controller);
+        });
+      },
+      cancel() {
+        streams.delete(entry);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  }
+
+  /** The edge worker's HTTP API, answered in the page (`url` is under /api/). */
+  async function directFetch(url, init = {}) {
+    const path = new URL(String(url), location.href).pathname.slice("/api".length);
+    const method = init.method ?? "GET";
+    const events = /^\/instances\/([^/]+)\/events$/.exec(path);
+    if (method === "GET" && events) return eventStream(decodeURIComponent(events[1]), init.signal);
+    const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    try {
+      return json(200, await handle(method, path, init.body ? JSON.parse(String(init.body)) : undefined));
+    } catch (err) {
+      // The HTTP status the API answered (or the route's own), so callers tell 4xx from 5xx.
+      const code = typeof err?.code === "string" ? err.code : "server";
+      return json(err?.status ?? err?.httpStatus ?? 502, { error: { code, message: String(err?.message ?? err) } });
+    }
+  }
+
+  return {
+    fetch: directFetch,
+    close: () => {
+      for (const stream of streams) closeQuietly(stream.controller);
+      streams.clear();
+      session?.close();
+    },
+  };
+}
+
+/** A stream its reader already cancelled refuses to close twice; either way it is over. */
+function closeQuietly(controller) {
+  try {
+    controller.close();
+  } catch {
+    // already closed or cancelled
+  }
 }

@@ -14,6 +14,8 @@ export {
 } from "./bindings.js";
 export { WawpError } from "./error.js";
 export * from "./client.js";
+export { connectEdgeSession, EdgeSession } from "./edge-session.js";
+export * from "./labels.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";
 export * from "./instance-token.js";

@@ -35,6 +35,9 @@ export type {
 } from "../dist/wasm/wawp_session.js";
 export { WawpError, type WawpErrorDetails } from "./error.js";
 export * from "./client.js";
+export * from "./edge-session.js";
+export * from "./labels.js";
+export type { MessageState, SessionConnection, SessionLastError, SessionMessage, SessionNotification, SessionSnapshot, SessionSource } from "./store.js";
 export * from "./supervisor.js";
 export * from "./webhook.js";
 export * from "./instance-token.js";

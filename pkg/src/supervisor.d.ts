@@ -11,6 +11,7 @@ import type {
   WebhookEvent,
 } from "../dist/wasm/wawp_session.js";
 import type { WawpClient } from "./client.js";
+import type { SessionSnapshot, SessionSource } from "./store.js";
 
 /** Every machine action as it is, plus one `result` per finished call. */
 export type SupervisorEvent =
@@ -19,8 +20,11 @@ export type SupervisorEvent =
   | { type: "result"; op: MachineOp; ok: false; error: ErrorCode };
 
 export interface SupervisorOptions extends MachineOptions {
-  /** Any object with WawpClient's lifecycle methods (start, restart, stop, logout, info, me). */
-  client: Pick<WawpClient, "start" | "restart" | "stop" | "logout" | "info" | "me">;
+  /**
+   * Any object with WawpClient's lifecycle methods (start, restart, stop, logout, info, me); with
+   * `qrImage` too, the snapshot's `qr` is read on every observed SCAN_QR_CODE.
+   */
+  client: Pick<WawpClient, "start" | "restart" | "stop" | "logout" | "info" | "me"> & Partial<Pick<WawpClient, "qrImage">>;
   onEvent?: (event: SupervisorEvent) => void;
   /** Shared by many supervisors: automatic starts/restarts spend one token each. */
   budget?: RetryBudget;
@@ -29,10 +33,16 @@ export interface SupervisorOptions extends MachineOptions {
 export interface SendOptions {
   /** Overrides `sendTimeoutMs` for this send. */
   timeoutMs?: number;
+  /** What the snapshot's `messages` show for this send besides its state. */
+  message?: { chatId?: string; text?: string };
 }
 
-export declare class SessionSupervisor {
+export declare class SessionSupervisor implements SessionSource {
   constructor(opts: SupervisorOptions);
+  /** Calls `listener` after every change of the snapshot; returns the unsubscribe function. Bound. */
+  subscribe(listener: () => void): () => void;
+  /** The current frozen snapshot; the same object until something changed. Bound. */
+  getSnapshot(): SessionSnapshot;
   readonly status: SessionStatus;
   /** Sends waiting for WORKING. */
   readonly queuedSends: number;

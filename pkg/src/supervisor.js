@@ -1,10 +1,12 @@
 // SessionSupervisor: the lifecycle machine driven by a WawpClient and real timers. The machine
 // decides everything (when to start, restart, reject a send); this file performs its actions:
 // HTTP calls through the client, ONE timer at the machine's next deadline, releasing or
-// rejecting queued sends, and forwarding every action to `onEvent`.
+// rejecting queued sends, and forwarding every action to `onEvent`. What a UI needs of all that is
+// kept in a SessionStore (`subscribe` / `getSnapshot`, see store.js).
 
 import { LifecycleMachine, decodeStatus } from "./bindings.js";
 import { WawpError } from "./error.js";
+import { SessionStore } from "./store.js";
 
 /** setTimeout's ceiling (2^31-1 ms); a later deadline is re-armed when this fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -30,6 +32,11 @@ export class SessionSupervisor {
   #inFlight = new Map();
   /** The machine's state at its last `persist` (a `toJSON()` text): what a rebuild restores. */
   #persisted;
+  /** What the UI sees (store.js). */
+  #store = new SessionStore({ connection: "local" });
+  /** A QR image read in flight, and whether another one was asked for meanwhile. */
+  #qrFetch;
+  #qrAgain = false;
 
   /** @param {import("./supervisor.d.ts").SupervisorOptions} opts */
   constructor(opts) {
@@ -51,6 +58,9 @@ export class SessionSupervisor {
     this.#budget = budget;
     this.#machine = new LifecycleMachine(machineOptions);
     this.#persisted = this.#machine.toJSON();
+    /** `subscribe(listener) → unsubscribe` and `getSnapshot()`: see store.js. Bound functions. */
+    this.subscribe = this.#store.subscribe;
+    this.getSnapshot = this.#store.getSnapshot;
   }
 
   get status() {
@@ -73,8 +83,12 @@ export class SessionSupervisor {
   observe(input) {
     this.#assertOpen();
     const inputs = statusInputs(input);
-    for (const item of inputs) decodeStatus(item); // throws here, before anything was handled
+    const reports = inputs.map((item) => decodeStatus(item)); // throws here, before anything was handled
     for (const item of inputs) this.#enqueue({ type: "status", input: item });
+    // Every SCAN_QR_CODE may carry a new code (WhatsApp rotates it): read the image again.
+    if (reports.some((report) => report.status === "SCAN_QR_CODE") && this.#store.getSnapshot().uiAction === "scan_qr") {
+      this.#refreshQr();
+    }
   }
 
   /** Reads `info`; the machine starts a STOPPED session in the background. */
@@ -116,7 +130,19 @@ export class SessionSupervisor {
     }
     if (this.#closed) return Promise.reject(closedError());
     const id = `send-${this.#nextSendId++}`;
-    return new Promise((resolve, reject) => {
+    // What the snapshot lists for this send besides its state (e.g. {chatId, text}).
+    const shown = opts?.message && typeof opts.message === "object" ? { chatId: opts.message.chatId, text: opts.message.text } : {};
+    this.#store.message(id, { ...shown, state: "queued", createdMs: Date.now() });
+    const settled = (fields) => this.#store.message(id, { ...fields, doneMs: Date.now() });
+    return new Promise((settleOk, settleError) => {
+      const resolve = (value) => {
+        settled({ state: "sent" });
+        settleOk(value);
+      };
+      const reject = (err) => {
+        settled({ state: "rejected", code: typeof err?.code === "string" ? err.code : "server" });
+        settleError(err);
+      };
       this.#sends.set(id, { task, resolve, reject, timeoutMs: opts?.timeoutMs });
       const event = { type: "send", id };
       if (opts?.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
@@ -139,6 +165,69 @@ export class SessionSupervisor {
     for (const send of sends) send.reject(closedError());
     for (const entry of this.#queue) entry.reject(closedError());
     this.#queue = [];
+    this.#store.update({ connection: "closed", pendingOp: null, nextDeadlineMs: null });
+  }
+
+  /** Reads the QR image (clients with `qrImage`) into the snapshot; one read at a time. */
+  #refreshQr() {
+    if (typeof this.#client.qrImage !== "function" || this.#closed) return;
+    if (this.#qrFetch) {
+      this.#qrAgain = true;
+      return;
+    }
+    this.#qrFetch = Promise.resolve()
+      .then(() => this.#client.qrImage())
+      .then(
+        (answer) => {
+          if (this.#store.getSnapshot().uiAction === "scan_qr" && typeof answer?.qr === "string") this.#store.update({ qr: answer.qr });
+        },
+        (err) => this.#noteError("qrImage", asWawpError(err, "qrImage")),
+      )
+      .finally(() => {
+        this.#qrFetch = undefined;
+        if (this.#qrAgain) {
+          this.#qrAgain = false;
+          this.#refreshQr();
+        }
+      });
+  }
+
+  #noteError(op, error) {
+    this.#store.update({ lastError: { code: error.code, message: error.message, op, atMs: Date.now() } });
+  }
+
+  /** The store's view of one machine action or call result. */
+  #track(event) {
+    const store = this.#store;
+    switch (event.type) {
+      case "ui": {
+        const entering = event.uiAction === "scan_qr" && store.getSnapshot().uiAction !== "scan_qr";
+        store.update({ status: event.status, statusSinceMs: Date.now(), ...(event.uiAction === "scan_qr" ? {} : { qr: null }) });
+        if (entering) this.#refreshQr();
+        break;
+      }
+      case "identity": {
+        const me = store.getSnapshot().me;
+        const fields = { identity: event.verdict };
+        if (event.me && me?.id !== event.me) fields.me = { id: event.me };
+        store.update(fields);
+        break;
+      }
+      case "clear_identity":
+        store.update({ identity: null, me: null });
+        break;
+      case "notify_admin":
+        store.update({ notification: { reason: event.reason, atMs: Date.now() } });
+        break;
+      case "call":
+        store.update({ pendingOp: event.op });
+        break;
+      case "release_send":
+        if (this.#sends.has(event.id)) store.message(event.id, { state: "sending" });
+        break;
+      default:
+        break;
+    }
   }
 
   async #userCall(event, ops) {
@@ -194,6 +283,7 @@ export class SessionSupervisor {
       this.#draining = false;
     }
     this.#armTimer();
+    if (!this.#closed) this.#store.update({ queueLength: this.#withMachine((machine) => machine.queuedSends) });
   }
 
   /**
@@ -297,6 +387,7 @@ export class SessionSupervisor {
     outcome.then((result) => {
       if (this.#inFlight.get(op) === outcome) this.#inFlight.delete(op);
       if (this.#closed) return;
+      this.#trackResult(op, result);
       this.#emit(
         result.ok ? { type: "result", op, ok: true } : { type: "result", op, ok: false, error: result.error.code },
       );
@@ -313,12 +404,23 @@ export class SessionSupervisor {
     return outcome;
   }
 
+  #trackResult(op, result) {
+    const fields = {};
+    if (this.#store.getSnapshot().pendingOp === op) fields.pendingOp = null;
+    if (result.ok && op === "me" && typeof result.body?.id === "string") {
+      fields.me = result.body.pushName === undefined ? { id: result.body.id } : { id: result.body.id, pushName: result.body.pushName };
+    }
+    this.#store.update(fields);
+    if (!result.ok) this.#noteError(op, result.error);
+  }
+
   /** Exactly one timer, at the machine's earliest deadline. */
   #armTimer() {
     if (this.#closed) return;
     const at = this.#withMachine((machine) => machine.pollTimeout());
     const deadline = at === undefined || at === null ? undefined : at;
     if (deadline === this.#timerAt && this.#timer !== undefined) return;
+    this.#store.update({ nextDeadlineMs: deadline ?? null });
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = deadline;
@@ -332,6 +434,7 @@ export class SessionSupervisor {
   }
 
   #emit(event) {
+    this.#track(event);
     if (!this.#onEvent) return;
     try {
       this.#onEvent(event);

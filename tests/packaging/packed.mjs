@@ -3,6 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import ts from "typescript";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,3 +44,14 @@ export const WAHA_STATUS_BODY = JSON.stringify({
   timestamp: 1_700_000_000_000,
   id: "evt_1",
 });
+
+/** A strict TypeScript program over `source` written as consumer.ts in a packed project. */
+export function consumerProgram(dir, source) {
+  const file = join(dir, "consumer.ts");
+  writeFileSync(file, source);
+  return ts.createProgram([file], {
+    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext, lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
+    types: [], skipLibCheck: false,
+  });
+}

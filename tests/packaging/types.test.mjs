@@ -4,10 +4,8 @@
 
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import ts from "typescript";
-import { API_NAMES, packedProject } from "./packed.mjs";
+import { API_NAMES, consumerProgram, packedProject } from "./packed.mjs";
 
 const project = packedProject("types");
 after(() => project.cleanup());
@@ -59,15 +57,7 @@ await mintInstanceToken({ instanceId: "i", scopes: ["admin"], adminToken: "a".re
 void [badStatus, badCode];
 `;
 
-function program() {
-  const file = join(project.dir, "consumer.ts");
-  writeFileSync(file, CONSUMER);
-  return ts.createProgram([file], {
-    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext, lib: ["lib.es2022.d.ts", "lib.dom.d.ts", "lib.esnext.disposable.d.ts"],
-    types: [], skipLibCheck: false,
-  });
-}
+const program = () => consumerProgram(project.dir, CONSUMER);
 
 test("strict consumer code type-checks against the packed types", () => {
   const p = program();

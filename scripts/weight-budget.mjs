@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 
-export const BUDGET_BYTES = 80 * 1024;
+export const BUDGET_BYTES = 103 * 1024;
 
 const files = wasmFiles();
 if (files.length === 0) {

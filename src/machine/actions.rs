@@ -3,10 +3,15 @@
 use super::Op;
 use crate::error::ErrorCode;
 use crate::identity::IdentityVerdict;
-use crate::json::{ObjectWriter, Value};
 use crate::status::{SessionStatus, UiAction};
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS `Action` shape: `{type:"call", op}`, `{type:"ui", uiAction, status}`, ...
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     Call {
         op: Op,
@@ -25,6 +30,7 @@ pub enum Action {
     ClearIdentity,
     Identity {
         verdict: IdentityVerdict,
+        #[serde(skip_serializing_if = "Option::is_none")]
         me: Option<String>,
     },
     /// reason: "failed" | "restart_budget_exhausted" | "identity_mismatch" | "unauthorized" | "deleted"
@@ -35,31 +41,8 @@ pub enum Action {
 }
 
 impl Action {
-    /// The JS `Action` shape: `{type:"call", op}`, `{type:"ui", uiAction, status}`, ...
-    pub fn to_value(&self) -> Value {
-        let typed = |t: &str| ObjectWriter::new().str("type", t);
-        match self {
-            Action::Call { op } => typed("call").str("op", op.as_str()).build(),
-            Action::Ui { ui_action, status } => typed("ui")
-                .str("uiAction", ui_action.as_str())
-                .str("status", status.as_str())
-                .build(),
-            Action::ReleaseSend { id } => typed("release_send").str("id", id).build(),
-            Action::RejectSend { id, code } => typed("reject_send")
-                .str("id", id)
-                .str("code", code.as_str())
-                .build(),
-            Action::ClearIdentity => typed("clear_identity").build(),
-            Action::Identity { verdict, me } => typed("identity")
-                .str("verdict", verdict.as_str())
-                .opt_str("me", me.as_deref())
-                .build(),
-            Action::NotifyAdmin { reason } => typed("notify_admin").str("reason", reason).build(),
-            Action::Persist => typed("persist").build(),
-        }
-    }
-
+    /// The action as JSON text (it holds no number, so serde_json links no float printer).
     pub fn to_json(&self) -> String {
-        self.to_value().to_json()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }

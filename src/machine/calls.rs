@@ -3,11 +3,12 @@
 use super::{Action, LifecycleMachine, Pause};
 use crate::backoff::{Backoff, BackoffOptions, Jitter};
 use crate::error::ErrorCode;
-use crate::json::Value;
 use crate::status::{SessionStatus, decode_status_value};
+use serde_json::Value;
 
 /// A lifecycle or read call the host performs over HTTP and answers with `Event::Result`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     Start,
     Restart,

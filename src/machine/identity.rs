@@ -5,9 +5,10 @@ use crate::error::ErrorCode;
 use crate::identity::{IdentityVerdict, normalize_jid};
 use crate::status::SessionStatus;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IdentityState {
     pub verdict: IdentityVerdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub me: Option<String>,
 }
 

@@ -6,7 +6,8 @@ use crate::backoff::Jitter;
 use crate::status::SessionStatus;
 
 /// Why automation (automatic restarts, retries, reconciliation) is holding still.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pause {
     /// `max_auto_restarts` consecutive automatic restarts did not bring WORKING back.
     RestartBudgetExhausted,

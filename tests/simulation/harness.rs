@@ -11,7 +11,8 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use wawp_session::json::{self, Value};
+use serde_json::Value;
+use wawp_session::payload;
 use wawp_session::{
     Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus,
     StatusReport, UiAction,
@@ -274,7 +275,7 @@ impl Policy for LifecycleMachine {
         self.in_flight_ops()
     }
     fn describe(&self) -> String {
-        self.snapshot().to_json()
+        serde_json::to_string(&self.snapshot()).unwrap_or_default()
     }
 }
 
@@ -1262,7 +1263,7 @@ fn success(op: Op, body: &str) -> CallResult {
         error: None,
         http_status: Some(200),
         retry_after_ms: None,
-        body: json::parse(body).ok(),
+        body: payload::parse(body).ok(),
     }
 }
 

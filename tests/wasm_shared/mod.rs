@@ -251,3 +251,13 @@ fn non_string_arguments_are_invalid_option_errors_not_traps() {
     // The instance is intact: a normal call still works.
     assert_eq!(w::ui_action_for("WORKING".into()).unwrap(), "connected");
 }
+
+#[wasm_bindgen_test]
+fn restores_a_snapshot_written_before_serde_byte_for_byte() {
+    // tests/fixtures/README.md: a toJSON() of the hand-written JSON writer, as edges stored it.
+    let stored = include_str!("../fixtures/machine-snapshot-v1.json").trim();
+    let m = w::JsLifecycleMachine::from_json(stored.into()).unwrap();
+    assert_eq!(m.status(), "STARTING");
+    assert_eq!(m.queued_sends(), 2);
+    assert_eq!(m.to_json(), stored);
+}

@@ -27,8 +27,10 @@ pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
 
 /// `parse_with_limit`, but the values of the top-level keys in `skip` are read past with serde's
 /// `IgnoredAny` (checked as JSON, never built): bulky fields no reader looks at, such as a WAHA
-/// envelope's `environment`, `metadata` and `engine`. Per webhook this is most of what a status
-/// decode allocates (docs/serde-measurements.md, issue 13).
+/// envelope's `environment`, `metadata` and `engine`. Measured in the wasm (Node 20, 10,000
+/// webhook bodies, medians of 5 interleaved runs): a status event through the machine 6.5 µs
+/// instead of 7.5 µs, the per-event loop 7.3 instead of 8.0 µs, for 2.4 KB gzip of wasm
+/// (docs/serde-measurements.md).
 pub fn parse_skipping(text: &str, max_bytes: usize, skip: &[&str]) -> Result<Value> {
     if text.len() > max_bytes {
         return Err(WawpError::new(

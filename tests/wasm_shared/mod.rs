@@ -75,8 +75,9 @@ fn unknown_statuses_decode_to_unknown_with_the_raw_text() {
 }
 
 #[wasm_bindgen_test]
-fn fractional_numbers_round_trip_through_the_js_number_path() {
-    // json.rs formats and parses fractions with JS Number in wasm: the value must survive.
+fn fractional_numbers_round_trip_exactly() {
+    // JS values cross as JSON.stringify text read by serde_json (float_roundtrip) and leave
+    // through serde-wasm-bindgen as numbers: a fraction must survive both ways unchanged.
     let envelope = js(r#"{"status":"WORKING","timestamp":1700000000123.25}"#);
     let r = w::decode_status(envelope).unwrap();
     assert_eq!(get(&r, "atMs").as_f64(), Some(1_700_000_000_123.25));

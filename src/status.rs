@@ -219,7 +219,9 @@ impl Me {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized as the JS `StatusReport` (see `ReportView`); deserialized from any status input.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Value")]
 pub struct StatusReport {
     pub status: SessionStatus,
     pub raw_status: String,
@@ -310,12 +312,10 @@ impl Serialize for StatusReport {
 }
 
 /// Any status input (a name, an info response, a webhook, a report): see [`decode_status_value`].
-impl<'de> Deserialize<'de> for StatusReport {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> core::result::Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        decode_status_value(&value).map_err(serde::de::Error::custom)
+impl TryFrom<Value> for StatusReport {
+    type Error = WawpError;
+    fn try_from(value: Value) -> Result<StatusReport> {
+        decode_status_value(&value)
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::options::SEED_MASK;
@@ -136,12 +136,10 @@ impl Serialize for LifecycleMachine {
     }
 }
 
-impl<'de> Deserialize<'de> for LifecycleMachine {
-    fn deserialize<D: serde::Deserializer<'de>>(
-        deserializer: D,
-    ) -> core::result::Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
-        LifecycleMachine::from_value(&value).map_err(serde::de::Error::custom)
+impl TryFrom<Value> for LifecycleMachine {
+    type Error = WawpError;
+    fn try_from(value: Value) -> Result<LifecycleMachine> {
+        LifecycleMachine::from_value(&value)
     }
 }
 

@@ -6,7 +6,7 @@
 //! `{instance_id, status, qr?, ts(s)}` with no `event`, which is a `session.status`.
 
 use crate::error::{ErrorCode, Result, WawpError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::payload::{self, Fields};
@@ -17,7 +17,7 @@ pub const SESSION_STATUS: &str = "session.status";
 
 /// The JS `WebhookEvent`: `{report, event, eventId?, atMs?, session?, instanceId?}`, `report`
 /// null for events other than `session.status`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
     /// `session.status` for both shapes; other WAHA event names are passed through.

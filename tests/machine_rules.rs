@@ -7,7 +7,7 @@ use values::ToValue;
 use wawp_session::payload::Fields;
 
 use serde_json::Value;
-use wawp_session::machine::{Maintenance, Pause};
+use wawp_session::machine::{AdminReason, Maintenance, Pause};
 use wawp_session::metrics::stability;
 use wawp_session::payload;
 use wawp_session::{
@@ -173,7 +173,7 @@ fn notified(actions: &[Action]) -> Vec<&'static str> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::NotifyAdmin { reason } => Some(*reason),
+            Action::NotifyAdmin { reason } => Some(reason.as_str()),
             _ => None,
         })
         .collect()
@@ -1123,13 +1123,16 @@ fn actions_to_js_values() {
             r#"{"type":"identity","verdict":"match","me":"1@c.us"}"#,
         ),
         (
-            Action::NotifyAdmin { reason: "failed" },
+            Action::NotifyAdmin {
+                reason: AdminReason::Failed,
+            },
             r#"{"type":"notify_admin","reason":"failed"}"#,
         ),
         (Action::Persist, r#"{"type":"persist"}"#),
     ];
     for (action, text) in cases {
         assert_eq!(action.to_json(), text);
+        assert_eq!(serde_json::from_str::<Action>(text).unwrap(), action);
     }
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 use wawp_session::machine::Maintenance;
+use wawp_session::webhook::{WebhookEvent, WebhookLimits, parse_webhooks};
 use wawp_session::{
     Action, Event, LifecycleMachine, MachineOptions, Op, SessionStatus, StatusReport, UiAction,
 };
@@ -74,6 +75,33 @@ fn options_and_events_read_through_their_checks() {
         }
     );
     assert!(serde_json::from_str::<Event>(r#"{"type":"teleport"}"#).is_err());
+}
+
+#[test]
+fn webhook_events_round_trip_through_serde() {
+    let limits = WebhookLimits {
+        now_ms: 1_700_000_000_000.0,
+        ..WebhookLimits::default()
+    };
+    let events = parse_webhooks(
+        r#"[{"event":"session.status","session":"s","payload":{"status":"WORKING"},"timestamp":1700000000000,"id":"e1"},{"event":"message","session":"s","id":"e2"}]"#,
+        &limits,
+    )
+    .unwrap();
+    let text = serde_json::to_string(&events).unwrap();
+    let back: Vec<WebhookEvent> = serde_json::from_str(&text).unwrap();
+    // The JS report has no `event` of its own (the WebhookEvent carries it): all else survives.
+    let mut expected = events.clone();
+    for e in &mut expected {
+        if let Some(r) = &mut e.report {
+            r.event = None;
+        }
+    }
+    assert_eq!(back, expected);
+    assert_eq!(
+        serde_json::to_value(&events[1]).unwrap()["report"],
+        json!(null)
+    );
 }
 
 #[test]

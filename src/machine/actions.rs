@@ -6,7 +6,7 @@ use crate::identity::IdentityVerdict;
 use crate::status::{SessionStatus, UiAction};
 
 /// The JS `Action` shape: `{type:"call", op}`, `{type:"ui", uiAction, status}`, ...
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(
     tag = "type",
     rename_all = "snake_case",
@@ -30,14 +30,36 @@ pub enum Action {
     ClearIdentity,
     Identity {
         verdict: IdentityVerdict,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         me: Option<String>,
     },
-    /// reason: "failed" | "restart_budget_exhausted" | "identity_mismatch" | "unauthorized" | "deleted"
     NotifyAdmin {
-        reason: &'static str,
+        reason: AdminReason,
     },
     Persist,
+}
+
+/// Why the operator is told (the JS `AdminReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminReason {
+    Failed,
+    RestartBudgetExhausted,
+    IdentityMismatch,
+    Unauthorized,
+    Deleted,
+}
+
+impl AdminReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminReason::Failed => "failed",
+            AdminReason::RestartBudgetExhausted => "restart_budget_exhausted",
+            AdminReason::IdentityMismatch => "identity_mismatch",
+            AdminReason::Unauthorized => "unauthorized",
+            AdminReason::Deleted => "deleted",
+        }
+    }
 }
 
 impl Action {

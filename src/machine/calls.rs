@@ -1,6 +1,6 @@
 //! Lifecycle calls (start, restart, stop, logout): single flight, joining, retries with backoff.
 
-use super::{Action, LifecycleMachine, Pause};
+use super::{Action, AdminReason, LifecycleMachine, Pause};
 use crate::backoff::{Backoff, BackoffOptions, Jitter};
 use crate::error::ErrorCode;
 use crate::status::{SessionStatus, decode_status_value};
@@ -242,7 +242,7 @@ impl LifecycleMachine {
         if self.paused != Some(Pause::Unauthorized) && self.paused != Some(Pause::Deleted) {
             self.paused = Some(Pause::Unauthorized);
             self.actions.push_back(Action::NotifyAdmin {
-                reason: "unauthorized",
+                reason: AdminReason::Unauthorized,
             });
         }
     }

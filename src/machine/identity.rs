@@ -1,6 +1,6 @@
 //! The paired account: verdicts against `expectedJid`.
 
-use super::{Action, LifecycleMachine};
+use super::{Action, AdminReason, LifecycleMachine};
 use crate::error::ErrorCode;
 use crate::identity::{IdentityVerdict, normalize_jid};
 use crate::status::SessionStatus;
@@ -32,7 +32,7 @@ impl LifecycleMachine {
             self.reject_queue(ErrorCode::IdentityMismatch);
             if !was_mismatch {
                 self.actions.push_back(Action::NotifyAdmin {
-                    reason: "identity_mismatch",
+                    reason: AdminReason::IdentityMismatch,
                 });
             }
         } else {

@@ -25,7 +25,7 @@ mod sends;
 mod statuses;
 mod timers;
 
-pub use actions::Action;
+pub use actions::{Action, AdminReason};
 pub use calls::{CallResult, Op};
 pub use events::Event;
 pub use identity::IdentityState;

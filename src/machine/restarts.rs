@@ -1,7 +1,7 @@
 //! Automatic restarts (watchdog, auto-heal after FAILED), their cap and why automation pauses.
 
 use super::calls::backoff_delay;
-use super::{Action, LifecycleMachine, Op};
+use super::{Action, AdminReason, LifecycleMachine, Op};
 use crate::backoff::Jitter;
 use crate::status::SessionStatus;
 
@@ -70,7 +70,7 @@ impl LifecycleMachine {
             self.auto_restart_at_ms = None;
             self.dirty = true;
             self.actions.push_back(Action::NotifyAdmin {
-                reason: "restart_budget_exhausted",
+                reason: AdminReason::RestartBudgetExhausted,
             });
         }
     }

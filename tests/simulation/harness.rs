@@ -12,6 +12,7 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use serde_json::Value;
+use wawp_session::machine::AdminReason;
 use wawp_session::payload;
 use wawp_session::{
     Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus,
@@ -796,8 +797,11 @@ impl<P: Policy> Sim<P> {
                 }
             }
             Action::NotifyAdmin { reason } => {
-                *self.stats.admin_notices.entry(reason).or_insert(0) += 1;
-                if reason == "restart_budget_exhausted" || reason == "identity_mismatch" {
+                *self.stats.admin_notices.entry(reason.as_str()).or_insert(0) += 1;
+                if matches!(
+                    reason,
+                    AdminReason::RestartBudgetExhausted | AdminReason::IdentityMismatch
+                ) {
                     self.user_may_react(SimEvent::UserRetry);
                 }
             }

@@ -10,9 +10,13 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Result, WawpError};
-use crate::json::{ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use crate::payload::Fields;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Jitter {
     None,
     Full,
@@ -88,15 +92,28 @@ impl Rng {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS options object. Read through [`BackoffOptions::from_value`]: every field is optional,
+/// `null` means the default, and the ranges are checked with `invalid_option` messages that name
+/// the field, which serde's derive cannot say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "Value")]
 pub struct BackoffOptions {
     pub base_ms: f64,
     pub cap_ms: f64,
     pub factor: f64,
     pub jitter: Jitter,
     pub max_attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_elapsed_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+}
+
+impl TryFrom<Value> for BackoffOptions {
+    type Error = WawpError;
+    fn try_from(v: Value) -> Result<BackoffOptions> {
+        BackoffOptions::from_value(&v)
+    }
 }
 
 impl Default for BackoffOptions {
@@ -206,18 +223,6 @@ impl BackoffOptions {
         Ok(opts)
     }
 
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .num("baseMs", self.base_ms)
-            .num("capMs", self.cap_ms)
-            .num("factor", self.factor)
-            .str("jitter", self.jitter.as_str())
-            .num("maxAttempts", f64::from(self.max_attempts))
-            .opt_num("maxElapsedMs", self.max_elapsed_ms)
-            .opt_num("seed", self.seed.map(|s| s as f64))
-            .build()
-    }
-
     /// `expo(n) = min(cap, base·factor^n)`; saturates at the cap for any `n`.
     pub fn expo(&self, n: u32) -> f64 {
         // Repeated multiplication instead of `powf`: libm's pow costs ~2 KB in the wasm, and the
@@ -266,7 +271,10 @@ impl BackoffOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Persisted as [`BackoffState`]; read back through [`Backoff::from_value`] (`invalid_payload`
+/// for anything malformed).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Value")]
 pub struct Backoff {
     opts: BackoffOptions,
     attempts: u32,
@@ -356,20 +364,6 @@ impl Backoff {
         &self.opts
     }
 
-    /// Everything, for persistence (the seed and RNG state as decimal strings: a `u64` does not
-    /// fit a JS number).
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .field("options", self.opts.to_value())
-            .num("attempts", f64::from(self.attempts))
-            .num("elapsedMs", self.elapsed_ms)
-            .num("prevMs", self.prev_ms)
-            .bool("exhausted", self.exhausted)
-            .opt_str("seed", self.opts.seed.map(|s| s.to_string()).as_deref())
-            .str("rng", &self.rng.state().to_string())
-            .build()
-    }
-
     pub fn from_value(v: &Value) -> Result<Backoff> {
         let bad = || WawpError::invalid_payload("malformed backoff state");
         let mut opts = BackoffOptions::from_value(v.get("options").ok_or_else(bad)?)
@@ -411,5 +405,45 @@ impl Backoff {
             exhausted,
             rng: Rng::new(rng),
         })
+    }
+}
+
+/// Everything of a [`Backoff`], for persistence (the seed and RNG state as decimal strings: a
+/// `u64` does not fit a JS number).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BackoffState<'a> {
+    options: &'a BackoffOptions,
+    attempts: u32,
+    elapsed_ms: f64,
+    prev_ms: f64,
+    exhausted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<String>,
+    rng: String,
+}
+
+impl Serialize for Backoff {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        BackoffState {
+            options: &self.opts,
+            attempts: self.attempts,
+            elapsed_ms: self.elapsed_ms,
+            prev_ms: self.prev_ms,
+            exhausted: self.exhausted,
+            seed: self.opts.seed.map(|s| s.to_string()),
+            rng: self.rng.state().to_string(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl TryFrom<Value> for Backoff {
+    type Error = WawpError;
+    fn try_from(v: Value) -> Result<Backoff> {
+        Backoff::from_value(&v)
     }
 }

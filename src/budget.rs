@@ -6,9 +6,16 @@
 //! down has no successes to earn tokens with. No clock inside: every call takes `now_ms`.
 
 use crate::error::{Result, WawpError};
-use crate::json::{ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq)]
+use crate::payload::Fields;
+
+/// Persisted as `{capacity, tokens, refillPerSec, lastMs|null, successDeposit}`. Read through
+/// [`RetryBudget::from_value`]: the ranges (tokens within capacity, no negatives) are rules
+/// serde's derive cannot state, and a broken one is `invalid_payload`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "Value")]
 pub struct RetryBudget {
     pub capacity: f64,
     pub tokens: f64,
@@ -117,18 +124,7 @@ impl RetryBudget {
         Some(missing / self.refill_per_sec * 1000.0)
     }
 
-    /// `{capacity, tokens, refillPerSec, lastMs|null, successDeposit}` for persistence.
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .num("capacity", self.capacity)
-            .num("tokens", self.tokens)
-            .num("refillPerSec", self.refill_per_sec)
-            .field("lastMs", self.last_ms.map_or(Value::Null, Value::Number))
-            .num("successDeposit", self.success_deposit)
-            .build()
-    }
-
-    /// The inverse of [`RetryBudget::to_value`]; anything malformed is `invalid_payload`.
+    /// The persisted object back; anything malformed is `invalid_payload`.
     pub fn from_value(v: &Value) -> Result<RetryBudget> {
         let bad = |what: &str| WawpError::invalid_payload(format!("retry budget: {what}"));
         let non_negative_field = |key: &str| {
@@ -143,8 +139,11 @@ impl RetryBudget {
         }
         let last_ms = match v.get("lastMs") {
             None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.is_finite() => Some(*n),
-            Some(_) => return Err(bad("lastMs must be a number or null")),
+            Some(n) => Some(
+                n.as_f64()
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(|| bad("lastMs must be a number or null"))?,
+            ),
         };
         let success_deposit = match v.get("successDeposit") {
             None => 0.0,
@@ -157,5 +156,12 @@ impl RetryBudget {
             last_ms,
             success_deposit,
         })
+    }
+}
+
+impl TryFrom<Value> for RetryBudget {
+    type Error = WawpError;
+    fn try_from(v: Value) -> Result<RetryBudget> {
+        RetryBudget::from_value(&v)
     }
 }

@@ -7,7 +7,8 @@
 use core::fmt;
 
 /// Stable, machine-readable error codes (the `code` of the JS `WawpError`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidPayload,
     BadSignature,

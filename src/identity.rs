@@ -4,7 +4,8 @@
 //! (WAHA `/me` id), `201012345678:12@s.whatsapp.net` (the device JID) or, since 2024, as an
 //! opaque `@lid` id that cannot be related to a phone number without a lookup.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IdentityVerdict {
     Match,
     Mismatch,

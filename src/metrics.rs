@@ -1,10 +1,13 @@
 //! Stability metrics from a status history (the audit trail): time in each status, uptime
 //! ratio, restarts, mean time to recover. Pure: the history and `now_ms` are passed in.
 
-use crate::json::{ObjectWriter, Value};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
 use crate::status::SessionStatus;
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StabilityMetrics {
     pub observed_ms: f64,
     pub working_ms: f64,
@@ -18,33 +21,20 @@ pub struct StabilityMetrics {
     /// Mean of (next WORKING − leaving WORKING) over the outages that ended; `None` if none did.
     pub mean_time_to_recover_ms: Option<f64>,
     /// Time spent in every status that occurs in the history, in `SessionStatus::ALL` order.
+    #[serde(serialize_with = "status_map")]
     pub time_in_status_ms: Vec<(SessionStatus, f64)>,
 }
 
-impl StabilityMetrics {
-    pub fn to_value(&self) -> Value {
-        let per_status = self
-            .time_in_status_ms
-            .iter()
-            .fold(ObjectWriter::new(), |w, (status, ms)| {
-                w.num(status.as_str(), *ms)
-            })
-            .build();
-        ObjectWriter::new()
-            .num("observedMs", self.observed_ms)
-            .num("workingMs", self.working_ms)
-            .num("startingMs", self.starting_ms)
-            .num("uptimeRatio", self.uptime_ratio)
-            .num("restarts", f64::from(self.restarts))
-            .num("failures", f64::from(self.failures))
-            .field(
-                "meanTimeToRecoverMs",
-                self.mean_time_to_recover_ms
-                    .map_or(Value::Null, Value::Number),
-            )
-            .field("timeInStatusMs", per_status)
-            .build()
+/// `timeInStatusMs` is an object keyed by status name (`{"WORKING": 1200, ...}`).
+fn status_map<S: serde::Serializer>(
+    entries: &[(SessionStatus, f64)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(entries.len()))?;
+    for (status, ms) in entries {
+        map.serialize_entry(status.as_str(), ms)?;
     }
+    map.end()
 }
 
 /// A STOPPED shorter than this between a running / FAILED status and STARTING is the middle of a

@@ -41,8 +41,21 @@ fn parse_delay_seconds(value: &str) -> Option<f64> {
     if !all_digits(int) || frac.is_some_and(|f| !all_digits(f)) {
         return None;
     }
-    // The JSON number reader: in wasm it is JS `Number()`, so no Rust float parser is linked.
-    crate::json::parse_number_literal(value).filter(|s| s.is_finite())
+    // serde_json's number reader (already in the wasm for JSON text) instead of `str::parse`,
+    // whose float parser would add ~14 KB to the wasm. Digits and one dot are valid JSON once
+    // leading zeros are gone (JSON refuses `007`).
+    let int = match int.trim_start_matches('0') {
+        "" => "0",
+        rest => rest,
+    };
+    let literal = match frac {
+        Some(frac) => format!("{int}.{frac}"),
+        None => int.to_string(),
+    };
+    serde_json::from_str::<serde_json::Value>(&literal)
+        .ok()
+        .and_then(|n| n.as_f64())
+        .filter(|s| s.is_finite())
 }
 
 const MONTHS: [&str; 12] = [

@@ -2,10 +2,14 @@
 //! or the older Wawp shape) or `StatusReport` becomes one typed [`StatusReport`], with the UI
 //! action of the vendor's lifecycle table. Unknown values are `Unknown`, never an error.
 
-use crate::error::{Result, WawpError};
-use crate::json::{self, ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+use crate::error::{Result, WawpError};
+use crate::payload::{self, Fields};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum SessionStatus {
     Stopped,
     Starting,
@@ -116,7 +120,8 @@ impl SessionStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UiAction {
     Start,
     Connecting,
@@ -158,15 +163,41 @@ impl UiAction {
     }
 }
 
+/// Read like [`SessionStatus::parse`]: any case, `DISCONNECTED` is `LOGOUT`, and a name it does
+/// not know is `UNKNOWN`, never an error (a newer server may add statuses).
+impl<'de> Deserialize<'de> for SessionStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> core::result::Result<Self, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = SessionStatus;
+            fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+                f.write_str("a status name")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                name: &str,
+            ) -> core::result::Result<SessionStatus, E> {
+                Ok(SessionStatus::parse(name))
+            }
+        }
+        deserializer.deserialize_str(Name)
+    }
+}
+
 /// `uiActionFor`: accepts a status name in any case; unknown names → `inspect`.
 pub fn ui_action_for(status: &str) -> UiAction {
     SessionStatus::parse(status).ui_action()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Me {
     pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub push_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lid: Option<String>,
 }
 
@@ -186,17 +217,11 @@ impl Me {
             _ => None,
         }
     }
-
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .str("id", &self.id)
-            .opt_str("pushName", self.push_name.as_deref())
-            .opt_str("lid", self.lid.as_deref())
-            .build()
-    }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized as the JS `StatusReport` (see `ReportView`); deserialized from any status input.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "Value")]
 pub struct StatusReport {
     pub status: SessionStatus,
     pub raw_status: String,
@@ -232,26 +257,65 @@ impl StatusReport {
         self.status.ui_action()
     }
 
-    /// The JS `StatusReport` object (camelCase, optional fields omitted).
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .str("status", self.status.as_str())
-            .str("rawStatus", &self.raw_status)
-            .str("uiAction", self.status.ui_action().as_str())
-            .bool("canSend", self.status.can_send())
-            .bool("isRunning", self.status.is_running())
-            .opt_str("instanceId", self.instance_id.as_deref())
-            .opt_str("session", self.session.as_deref())
-            .opt_str("serverName", self.server_name.as_deref())
-            .opt_str("qr", self.qr.as_deref())
-            .field("me", self.me.as_ref().map_or(Value::Null, Me::to_value))
-            .opt_num("atMs", self.at_ms)
-            .opt_str("eventId", self.event_id.as_deref())
-            .build()
-    }
-
+    /// The report as JSON text (native code: tests, tools).
     pub fn to_json(&self) -> String {
-        self.to_value().to_json()
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The JS `StatusReport` object: camelCase, the derived `uiAction`, `canSend` and `isRunning`,
+/// optional fields omitted, `me` null when unknown.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReportView<'a> {
+    status: SessionStatus,
+    raw_status: &'a str,
+    ui_action: UiAction,
+    can_send: bool,
+    is_running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instance_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qr: Option<&'a str>,
+    me: Option<&'a Me>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_id: Option<&'a str>,
+}
+
+impl Serialize for StatusReport {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        ReportView {
+            status: self.status,
+            raw_status: &self.raw_status,
+            ui_action: self.status.ui_action(),
+            can_send: self.status.can_send(),
+            is_running: self.status.is_running(),
+            instance_id: self.instance_id.as_deref(),
+            session: self.session.as_deref(),
+            server_name: self.server_name.as_deref(),
+            qr: self.qr.as_deref(),
+            me: self.me.as_ref(),
+            at_ms: self.at_ms,
+            event_id: self.event_id.as_deref(),
+        }
+        .serialize(serializer)
+    }
+}
+
+/// Any status input (a name, an info response, a webhook, a report): see [`decode_status_value`].
+impl TryFrom<Value> for StatusReport {
+    type Error = WawpError;
+    fn try_from(value: Value) -> Result<StatusReport> {
+        decode_status_value(&value)
     }
 }
 
@@ -264,7 +328,7 @@ const UNREAD_ENVELOPE_FIELDS: &[&str] = &["environment", "metadata", "engine"];
 pub fn decode_status_text(input: &str) -> Result<StatusReport> {
     let trimmed = input.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let value = json::parse_skipping(input, json::MAX_BYTES, UNREAD_ENVELOPE_FIELDS)?;
+        let value = payload::parse_skipping(input, payload::MAX_BYTES, UNREAD_ENVELOPE_FIELDS)?;
         return decode_status_value(&value);
     }
     let raw = input.trim();

@@ -6,42 +6,32 @@
 //! `{instance_id, status, qr?, ts(s)}` with no `event`, which is a `session.status`.
 
 use crate::error::{ErrorCode, Result, WawpError};
-use crate::json::{self, ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::payload::{self, Fields};
 use crate::status::{StatusReport, decode_status_value};
 
 /// The event name of status changes, in both shapes.
 pub const SESSION_STATUS: &str = "session.status";
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS `WebhookEvent`: `{report, event, eventId?, atMs?, session?, instanceId?}`, `report`
+/// null for events other than `session.status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WebhookEvent {
     /// `session.status` for both shapes; other WAHA event names are passed through.
     pub event: String,
     pub report: Option<StatusReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub at_ms: Option<f64>,
     /// Which session / instance the event is about (routing), when the body says.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_id: Option<String>,
-}
-
-impl WebhookEvent {
-    /// The JS `WebhookEvent`: `{report, event, eventId?, atMs?, session?, instanceId?}`, `report`
-    /// null for events other than `session.status`.
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .field(
-                "report",
-                self.report
-                    .as_ref()
-                    .map_or(Value::Null, StatusReport::to_value),
-            )
-            .str("event", &self.event)
-            .opt_str("eventId", self.event_id.as_deref())
-            .opt_num("atMs", self.at_ms)
-            .opt_str("session", self.session.as_deref())
-            .opt_str("instanceId", self.instance_id.as_deref())
-            .build()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,7 +47,7 @@ pub struct WebhookLimits {
 impl Default for WebhookLimits {
     fn default() -> Self {
         WebhookLimits {
-            max_bytes: json::MAX_BYTES,
+            max_bytes: payload::MAX_BYTES,
             max_age_ms: None,
             now_ms: 0.0,
         }
@@ -85,7 +75,7 @@ pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookE
             ),
         ));
     }
-    let parsed = json::parse_with_limit(body, limits.max_bytes)?;
+    let parsed = payload::parse_with_limit(body, limits.max_bytes)?;
     let items = match &parsed {
         Value::Array(items) => items.as_slice(),
         other => core::slice::from_ref(other),

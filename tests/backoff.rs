@@ -1,10 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! Retry-After parsing, the backoff formulas and limits, and the retry budget.
 
+mod values;
+use values::ToValue;
+
 use wawp_session::ErrorCode;
 use wawp_session::backoff::{Backoff, BackoffOptions, Jitter, Rng};
 use wawp_session::budget::RetryBudget;
-use wawp_session::json;
+use wawp_session::payload;
 use wawp_session::retry_after::{
     MAX_RETRY_AFTER_MS, civil_from_days, days_from_civil, format_http_date, parse_http_date,
     parse_retry_after,
@@ -199,7 +202,7 @@ fn options_are_validated() {
 
 #[test]
 fn options_from_js_object() {
-    let v = json::parse(
+    let v = payload::parse(
         r#"{"baseMs":50,"capMs":500,"factor":3,"jitter":"equal","maxAttempts":4,"maxElapsedMs":null,"seed":9}"#,
     )
     .unwrap();
@@ -218,11 +221,11 @@ fn options_from_js_object() {
     );
     assert_eq!(BackoffOptions::from_value(&o.to_value()).unwrap(), o);
     assert_eq!(
-        BackoffOptions::from_value(&json::Value::Null).unwrap(),
+        BackoffOptions::from_value(&serde_json::Value::Null).unwrap(),
         BackoffOptions::default()
     );
     // A fractional seed (straight from Math.random()) is still a seed.
-    let v = json::parse(r#"{"seed":0.123}"#).unwrap();
+    let v = payload::parse(r#"{"seed":0.123}"#).unwrap();
     assert!(BackoffOptions::from_value(&v).unwrap().seed.is_some());
     for bad in [
         r#"{"jitter":"random"}"#,
@@ -232,7 +235,7 @@ fn options_from_js_object() {
         r#"{"capMs":10,"baseMs":20}"#,
         r#"[1]"#,
     ] {
-        let err = BackoffOptions::from_value(&json::parse(bad).unwrap()).unwrap_err();
+        let err = BackoffOptions::from_value(&payload::parse(bad).unwrap()).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidOption, "{bad}");
     }
 }
@@ -434,8 +437,8 @@ fn state_round_trips_and_continues_identically() {
     for _ in 0..5 {
         a.next(None);
     }
-    let text = a.to_value().to_json();
-    let mut b = Backoff::from_value(&json::parse(&text).unwrap()).unwrap();
+    let text = a.to_value().to_string();
+    let mut b = Backoff::from_value(&payload::parse(&text).unwrap()).unwrap();
     assert_eq!(a, b);
     for _ in 0..10 {
         assert_eq!(a.next(Some(150.0)), b.next(Some(150.0)));
@@ -445,7 +448,7 @@ fn state_round_trips_and_continues_identically() {
         r#"{"options":{},"attempts":-1,"elapsedMs":0,"prevMs":0,"exhausted":false,"rng":"1"}"#,
     ] {
         assert_eq!(
-            Backoff::from_value(&json::parse(bad).unwrap())
+            Backoff::from_value(&payload::parse(bad).unwrap())
                 .unwrap_err()
                 .code,
             ErrorCode::InvalidPayload
@@ -548,7 +551,8 @@ fn budget_validation_and_persistence() {
     }
     let mut b = RetryBudget::with_options(10.0, 0.25, 1.0).unwrap();
     b.try_spend(3.5, 1_234.0);
-    let back = RetryBudget::from_value(&json::parse(&b.to_value().to_json()).unwrap()).unwrap();
+    let back =
+        RetryBudget::from_value(&payload::parse(&b.to_value().to_string()).unwrap()).unwrap();
     assert_eq!(back, b);
     let fresh = RetryBudget::new(3.0, 1.0);
     assert_eq!(RetryBudget::from_value(&fresh.to_value()).unwrap(), fresh);
@@ -559,7 +563,7 @@ fn budget_validation_and_persistence() {
         r#"{"capacity":1,"tokens":1,"refillPerSec":1,"lastMs":"x"}"#,
     ] {
         assert_eq!(
-            RetryBudget::from_value(&json::parse(bad).unwrap())
+            RetryBudget::from_value(&payload::parse(bad).unwrap())
                 .unwrap_err()
                 .code,
             ErrorCode::InvalidPayload,

@@ -5,7 +5,7 @@
 //! outcome, never in a panic. The JS side is `tests/js/bad-input.test.mjs`.
 
 use wawp_session::http::{ClientOp, Flavor, RequestArgs, build_request, classify_response};
-use wawp_session::json::{self, Value};
+use wawp_session::payload;
 use wawp_session::webhook::{WebhookLimits, parse_webhooks};
 use wawp_session::{
     Action, Backoff, BackoffOptions, ErrorCode, Event, LifecycleMachine, MachineOptions,
@@ -103,7 +103,7 @@ fn wrong_types_in_status_payloads_are_invalid_payload() {
         "true",
         "[1,2]",
     ] {
-        let result = json::parse(text).and_then(|v| wawp_session::decode_status_value(&v));
+        let result = payload::parse(text).and_then(|v| wawp_session::decode_status_value(&v));
         assert_eq!(code_of(result), ErrorCode::InvalidPayload, "{text}");
     }
 }
@@ -271,7 +271,7 @@ fn huge_webhook_body_is_payload_too_large_before_parsing() {
 fn huge_json_text_is_payload_too_large() {
     let huge = format!(
         r#"{{"status":"WORKING","pad":"{}"}}"#,
-        "x".repeat(json::MAX_BYTES)
+        "x".repeat(payload::MAX_BYTES)
     );
     assert_eq!(
         code_of(decode_status_text(&huge)),
@@ -322,8 +322,8 @@ fn deep_nesting_is_invalid_payload_without_stack_overflow() {
         ErrorCode::InvalidPayload
     );
     // Right at the limit still parses.
-    let ok = "[".repeat(json::MAX_DEPTH - 1) + &"]".repeat(json::MAX_DEPTH - 1);
-    assert!(json::parse(&ok).is_ok());
+    let ok = "[".repeat(payload::MAX_DEPTH - 1) + &"]".repeat(payload::MAX_DEPTH - 1);
+    assert!(payload::parse(&ok).is_ok());
 }
 
 // ---- non-UTF-8 --------------------------------------------------------------------------------
@@ -502,7 +502,7 @@ fn hostile_backoff_options_are_invalid_option() {
         "42",
         r#""fast""#,
     ] {
-        let result = json::parse(text)
+        let result = payload::parse(text)
             .and_then(|v| BackoffOptions::from_value(&v))
             .and_then(Backoff::new);
         assert_eq!(code_of(result), ErrorCode::InvalidOption, "{text}");
@@ -543,14 +543,15 @@ fn hostile_machine_options_are_invalid_option() {
         "[]",
         r#""defaults""#,
     ] {
-        let result = json::parse(text).and_then(|v| MachineOptions::from_value(&v));
+        let result = payload::parse(text).and_then(|v| MachineOptions::from_value(&v));
         assert_eq!(code_of(result), ErrorCode::InvalidOption, "{text}");
     }
-    let nan = Value::Object(vec![("sendTimeoutMs".to_string(), Value::Number(f64::NAN))]);
-    assert_eq!(
-        code_of(MachineOptions::from_value(&nan)),
-        ErrorCode::InvalidOption
-    );
+    // serde_json::Value holds no NaN or infinity: an overflowing literal is refused when the
+    // text is read (JS `NaN` is refused at the wasm boundary, `reject_non_finite`).
+    let infinite =
+        payload::parse(r#"{"sendTimeoutMs":1e999}"#).and_then(|v| MachineOptions::from_value(&v));
+    assert_eq!(code_of(infinite), ErrorCode::InvalidPayload);
+    assert!(serde_json::json!({ "sendTimeoutMs": f64::NAN })["sendTimeoutMs"].is_null());
 }
 
 #[test]
@@ -603,7 +604,7 @@ fn hostile_retry_after_headers_are_ignored() {
 #[test]
 fn hostile_send_queue_is_bounded_with_queue_full() {
     let opts =
-        MachineOptions::from_value(&json::parse(r#"{"maxQueuedSends":3}"#).unwrap()).unwrap();
+        MachineOptions::from_value(&payload::parse(r#"{"maxQueuedSends":3}"#).unwrap()).unwrap();
     let mut machine = LifecycleMachine::new(opts);
     let mut rejected = Vec::new();
     for i in 0..5 {
@@ -675,7 +676,7 @@ fn machine_from_json_seeds_are_real_restorable_snapshots() {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/machine_from_json");
     let opts = MachineOptions::from_value(
-        &json::parse(r#"{"expectedJid":"201012345678@c.us","maxQueuedSends":4,"maintenance":{"weekday":0,"hourUtc":3}}"#).unwrap(),
+        &payload::parse(r#"{"expectedJid":"201012345678@c.us","maxQueuedSends":4,"maintenance":{"weekday":0,"hourUtc":3}}"#).unwrap(),
     )
     .unwrap();
     let mut machine = LifecycleMachine::new(opts);

@@ -2,7 +2,11 @@
 //! Status decoding of every real payload shape: `shared/reference/wawp-api.md` §2 (Wawp v2
 //! responses), §3 (both webhook shapes), §5 (WAHA session objects and events) and API.md.
 
-use wawp_session::json;
+mod values;
+use values::ToValue;
+use wawp_session::payload::Fields;
+
+use wawp_session::payload;
 use wawp_session::{
     ErrorCode, SessionStatus, StatusReport, UiAction, decode_status_text, decode_status_value,
     ui_action_for,
@@ -268,13 +272,13 @@ fn arrays_and_parsed_values() {
         r#"[{"event":"session.status","payload":{"status":"STARTING"}},{"event":"message","payload":{}},{"instance_id":"1","status":"WORKING"}]"#,
     );
     assert_eq!(r.status, SessionStatus::Working);
-    let v = json::parse(r#"{"status":"FAILED"}"#).unwrap();
+    let v = payload::parse(r#"{"status":"FAILED"}"#).unwrap();
     assert_eq!(
         decode_status_value(&v).unwrap().status,
         SessionStatus::Failed
     );
     assert_eq!(
-        decode_status_value(&json::Value::String("working".into()))
+        decode_status_value(&serde_json::Value::String("working".into()))
             .unwrap()
             .status,
         SessionStatus::Working
@@ -304,9 +308,9 @@ fn no_status_anywhere_is_invalid_payload() {
         );
     }
     for bad in [
-        json::Value::Null,
-        json::Value::Number(1.0),
-        json::Value::Bool(true),
+        serde_json::Value::Null,
+        serde_json::json!(1.0),
+        serde_json::Value::Bool(true),
     ] {
         assert_eq!(
             decode_status_value(&bad).unwrap_err().code,
@@ -326,7 +330,7 @@ fn reports_decode_back_to_themselves_including_unknown_raw_status() {
         let v = r.to_value();
         assert_eq!(v.str_field("uiAction"), Some(r.ui_action().as_str()));
         assert_eq!(
-            v.get("canSend").and_then(json::Value::as_bool),
+            v.get("canSend").and_then(serde_json::Value::as_bool),
             Some(r.status.can_send())
         );
         let again = decode(&r.to_json());

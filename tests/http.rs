@@ -2,13 +2,18 @@
 //! The sans-IO half of `WawpClient`: request building for both flavours, response
 //! classification of every body kind, secret redaction and the retry table.
 
+mod values;
+use values::ToValue;
+use wawp_session::payload::Fields;
+
+use serde_json::Value;
 use wawp_session::ErrorCode;
 use wawp_session::http::{
     AuthPlacement, ClientOp, Flavor, FollowUp, RequestArgs, RequestSpec, base64_decode,
     base64_encode, build_request, classify_response, follow_up, may_retry, percent_encode,
     redact_secrets,
 };
-use wawp_session::json::{self, Value};
+use wawp_session::payload;
 
 fn args() -> RequestArgs {
     RequestArgs {
@@ -32,7 +37,7 @@ fn query(spec: &RequestSpec) -> Vec<(&str, &str)> {
 }
 
 fn body(spec: &RequestSpec) -> Value {
-    json::parse(spec.body.as_deref().unwrap()).unwrap()
+    payload::parse(spec.body.as_deref().unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +270,11 @@ fn names_round_trip() {
 // ---------------------------------------------------------------------------------------------
 // Successful responses
 
+/// Expected JSON, compared as a value (object keys have no order).
+fn j(text: &str) -> Value {
+    payload::parse(text).unwrap()
+}
+
 fn ok(op: ClientOp, status: u16, body: &str) -> Value {
     classify_response(op, status, None, body, 0.0)
         .unwrap_or_else(|e| panic!("{op:?} {status} {body:?}: {e}"))
@@ -282,8 +292,10 @@ fn create_results_of_both_flavours() {
         r#"{"instance_id":"3EB0BCB2E3D4","session_name":"wawp-84729105","server_name":"node-7","status":"STOPPED"}"#,
     );
     assert_eq!(
-        wawp.to_json(),
-        r#"{"instanceId":"3EB0BCB2E3D4","sessionName":"wawp-84729105","serverName":"node-7","status":"STOPPED"}"#
+        wawp,
+        j(
+            r#"{"instanceId":"3EB0BCB2E3D4","sessionName":"wawp-84729105","serverName":"node-7","status":"STOPPED"}"#
+        )
     );
     let waha = ok(
         ClientOp::Create,
@@ -291,8 +303,8 @@ fn create_results_of_both_flavours() {
         r#"{"name":"default","status":"STOPPED","config":{"webhooks":[]}}"#,
     );
     assert_eq!(
-        waha.to_json(),
-        r#"{"instanceId":"default","sessionName":"default","status":"STOPPED"}"#
+        waha,
+        j(r#"{"instanceId":"default","sessionName":"default","status":"STOPPED"}"#)
     );
     let e = err(ClientOp::Create, 200, r#"{"status":"STOPPED"}"#);
     assert_eq!(
@@ -374,42 +386,42 @@ fn qr_image_as_a_data_url() {
 #[test]
 fn request_code_send_text_me_and_lifecycle_bodies() {
     assert_eq!(
-        ok(ClientOp::RequestCode, 201, r#"{"code":"ABCD-1234"}"#).to_json(),
-        r#"{"code":"ABCD-1234"}"#
+        ok(ClientOp::RequestCode, 201, r#"{"code":"ABCD-1234"}"#),
+        j(r#"{"code":"ABCD-1234"}"#)
     );
     assert_eq!(
         err(ClientOp::RequestCode, 200, "{}").code,
         ErrorCode::InvalidPayload
     );
-    let id = |body: &str| ok(ClientOp::SendText, 201, body).to_json();
-    assert_eq!(id(r#"{"id":"msg-1","status":"sent"}"#), r#"{"id":"msg-1"}"#);
+    let id = |body: &str| ok(ClientOp::SendText, 201, body);
+    assert_eq!(
+        id(r#"{"id":"msg-1","status":"sent"}"#),
+        j(r#"{"id":"msg-1"}"#)
+    );
     assert_eq!(
         id(
             r#"{"id":{"fromMe":true,"remote":"1@c.us","id":"ABC","_serialized":"true_1@c.us_ABC"}}"#
         ),
-        r#"{"id":"true_1@c.us_ABC"}"#
+        j(r#"{"id":"true_1@c.us_ABC"}"#)
     );
     assert_eq!(
         id(r#"{"key":{"id":"BAE5"},"status":1}"#),
-        r#"{"id":"BAE5"}"#
+        j(r#"{"id":"BAE5"}"#)
     );
-    assert_eq!(id(""), "{}");
+    assert_eq!(id(""), j("{}"));
 
     let me = r#"{"id":"201012345678@c.us","pushName":"John Doe"}"#;
-    assert_eq!(ok(ClientOp::Me, 200, me).to_json(), me);
+    assert_eq!(ok(ClientOp::Me, 200, me), j(me));
     assert_eq!(ok(ClientOp::Me, 200, "null"), Value::Null);
     assert_eq!(ok(ClientOp::Me, 200, ""), Value::Null);
-    assert_eq!(
-        ok(ClientOp::Me, 200, &format!(r#"{{"me":{me}}}"#)).to_json(),
-        me
-    );
+    assert_eq!(ok(ClientOp::Me, 200, &format!(r#"{{"me":{me}}}"#)), j(me));
     assert_eq!(
         err(ClientOp::Me, 200, "[1]").code,
         ErrorCode::InvalidPayload
     );
 
     let info = r#"{"name":"wawp-84729105","status":"WORKING","config":{"webhooks":{},"proxy":null},"me":{"id":"201012345678@c.us","pushName":"John Doe"}}"#;
-    assert_eq!(ok(ClientOp::Info, 200, info).to_json(), info);
+    assert_eq!(ok(ClientOp::Info, 200, info), j(info));
     assert_eq!(ok(ClientOp::Delete, 200, ""), Value::Null);
     assert_eq!(
         ok(ClientOp::Info, 200, "WORKING"),
@@ -607,8 +619,8 @@ fn json_error_bodies_of_waha_and_wawp() {
 fn start_already_started_is_success_but_not_for_other_ops() {
     let body = r#"{"statusCode":422,"message":"Session 'default3' is already started.","error":"Unprocessable Entity"}"#;
     assert_eq!(
-        ok(ClientOp::Start, 422, body).to_json(),
-        r#"{"alreadyStarted":true}"#
+        ok(ClientOp::Start, 422, body),
+        j(r#"{"alreadyStarted":true}"#)
     );
     assert_eq!(err(ClientOp::Restart, 422, body).code, ErrorCode::Conflict);
     assert_eq!(
@@ -616,9 +628,8 @@ fn start_already_started_is_success_but_not_for_other_ops() {
             ClientOp::Start,
             200,
             r#"{"code":"session_already_started","message":"x"}"#
-        )
-        .to_json(),
-        r#"{"alreadyStarted":true}"#
+        ),
+        j(r#"{"alreadyStarted":true}"#)
     );
     let e = err(
         ClientOp::SendText,
@@ -731,7 +742,7 @@ fn credentials_never_reach_a_message() {
         for status in [200, 400, 401, 500] {
             let result = classify_response(ClientOp::Info, status, None, body, 0.0);
             let text = match result {
-                Ok(v) => v.to_json(),
+                Ok(v) => v.to_string(),
                 Err(e) => format!("{e} {:?}", e.op),
             };
             if status == 200 {

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
-use wawp_session::json;
+use wawp_session::payload;
 use wawp_session::{
     Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus,
     StatusReport,
@@ -161,7 +161,7 @@ impl Driver {
             error,
             http_status: (http != 0).then_some(http),
             retry_after_ms: retry_after,
-            body: ok.then(|| json::parse(BODIES[body]).unwrap()),
+            body: ok.then(|| payload::parse(BODIES[body]).unwrap()),
         }))
     }
 

@@ -2,6 +2,10 @@
 //! Webhook bodies: both documented shapes, arrays, non-status events, size cap and the stale
 //! window. (The HMAC check, with WAHA's documented test vector, is JS/WebCrypto: not here.)
 
+mod values;
+use values::ToValue;
+use wawp_session::payload::Fields;
+
 use wawp_session::ErrorCode;
 use wawp_session::SessionStatus;
 use wawp_session::webhook::{WebhookLimits, parse_webhooks};

@@ -98,13 +98,13 @@ fuzz_target!(|data: &[u8]| {
                 let op = h.pending.remove(arg as usize % h.pending.len());
                 let ok = arg % 2 == 0;
                 let body = match op {
-                    Op::Me if ok => Some(wawp_session::json::parse(if arg % 4 == 0 {
+                    Op::Me if ok => Some(wawp_session::payload::parse(if arg % 4 == 0 {
                         r#"{"id":"201012345678:3@s.whatsapp.net"}"#
                     } else {
                         r#"{"id":"15550000000@c.us"}"#
                     })
                     .expect("fixture parses")),
-                    Op::Info if ok => Some(wawp_session::json::parse(r#"{"status":"WORKING"}"#).expect("fixture parses")),
+                    Op::Info if ok => Some(wawp_session::payload::parse(r#"{"status":"WORKING"}"#).expect("fixture parses")),
                     _ => None,
                 };
                 let error = (!ok).then(|| ERRORS[arg as usize % ERRORS.len()]);

@@ -4,14 +4,16 @@
 use super::excerpt::find_bytes;
 use super::response::{json_error_text, parse_body};
 use super::{ClientOp, Flavor};
-use crate::json::{ObjectWriter, Value};
 
-/// A second request that an answer calls for before the operation has its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A second request that an answer calls for before the operation has its result. JS:
+/// `{op, method?, answerAs}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FollowUp {
     /// The request to send: [`build_request`] of this op with the same args.
     pub op: ClientOp,
     /// Send it with this method instead; the client keeps this method for `op` from then on.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'static str>,
     /// Classify its answer as this operation.
     pub answer_as: ClientOp,
@@ -60,15 +62,4 @@ fn is_already_existing(body: &str) -> bool {
     let detail = parse_body(body).as_ref().and_then(json_error_text);
     let text = detail.as_deref().unwrap_or(body);
     find_bytes(&text.to_ascii_lowercase(), "already exists").is_some()
-}
-
-impl FollowUp {
-    /// `{op, method?, answerAs}`.
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .str("op", self.op.as_str())
-            .opt_str("method", self.method)
-            .str("answerAs", self.answer_as.as_str())
-            .build()
-    }
 }

@@ -23,7 +23,8 @@ pub use response::{classify_response, error_code_for_body_code};
 
 use crate::error::ErrorCode;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Flavor {
     Wawp,
     Waha,
@@ -46,7 +47,8 @@ impl Flavor {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum ClientOp {
     Create,
     Start,

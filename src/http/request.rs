@@ -6,9 +6,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::{Result, WawpError};
 use crate::identity::{normalize_jid, normalize_phone};
-use crate::json::{ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AuthPlacement {
     /// Wawp: `access_token` in the query string.
     Query,
@@ -52,36 +54,78 @@ impl RequestSpec {
         }
         out
     }
+}
 
-    /// `{method, path, query: [[k, v], ...], pathAndQuery, body?, auth, headers: {name: value}}`.
-    pub fn to_value(&self) -> Value {
-        let pair = |(k, v): &(String, String)| {
-            Value::Array(vec![Value::String(k.clone()), Value::String(v.clone())])
-        };
-        let headers = self
-            .headers
-            .iter()
-            .fold(ObjectWriter::new(), |w, (k, v)| w.str(k, v))
-            .build();
-        ObjectWriter::new()
-            .str("method", self.method)
-            .str("path", &self.path)
-            .field("query", Value::Array(self.query.iter().map(pair).collect()))
-            .str("pathAndQuery", &self.path_and_query())
-            .opt_str("body", self.body.as_deref())
-            .str("auth", self.auth.as_str())
-            .field("headers", headers)
-            .build()
+/// The JS `RequestSpec`: `{method, path, query: [[k, v], ...], pathAndQuery, body?, auth,
+/// headers: {name: value}}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SpecView<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: &'a [(String, String)],
+    path_and_query: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    auth: AuthPlacement,
+    #[serde(serialize_with = "header_map")]
+    headers: &'a [(String, String)],
+}
+
+fn header_map<S: serde::Serializer>(
+    headers: &&[(String, String)],
+    serializer: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(k, v)| (k, v)))
+}
+
+impl Serialize for RequestSpec {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        SpecView {
+            method: self.method,
+            path: &self.path,
+            query: &self.query,
+            path_and_query: self.path_and_query(),
+            body: self.body.as_deref(),
+            auth: self.auth,
+            headers: &self.headers,
+        }
+        .serialize(serializer)
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The JS `RequestArgs` (camelCase); a field that is not a string counts as absent, as the JS
+/// client always passed them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", from = "Value")]
 pub struct RequestArgs {
     pub instance_id: Option<String>,
     pub session: Option<String>,
     pub phone_number: Option<String>,
     pub chat_id: Option<String>,
     pub text: Option<String>,
+}
+
+impl From<Value> for RequestArgs {
+    fn from(v: Value) -> RequestArgs {
+        RequestArgs::from_value(&v)
+    }
+}
+
+impl RequestArgs {
+    pub fn from_value(v: &Value) -> RequestArgs {
+        let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+        RequestArgs {
+            instance_id: text("instanceId"),
+            session: text("session"),
+            phone_number: text("phoneNumber"),
+            chat_id: text("chatId"),
+            text: text("text"),
+        }
+    }
 }
 
 /// WAHA's own default session name.
@@ -127,8 +171,47 @@ pub(super) fn message_text(args: &RequestArgs, op: ClientOp) -> Result<String> {
     }
 }
 
-pub(super) fn json_body(writer: ObjectWriter) -> Option<String> {
-    Some(writer.build().to_json())
+/// A request body as JSON text. Bodies are derived structs of strings (not `serde_json::Value`,
+/// whose number printing would link a float formatter into the wasm).
+pub(super) fn json_body<T: Serialize>(body: &T) -> Option<String> {
+    serde_json::to_string(body).ok()
+}
+
+/// Wawp `request-code`: `{phone_number}`.
+#[derive(Serialize)]
+struct WawpPhone<'a> {
+    phone_number: &'a str,
+}
+
+/// WAHA `request-code`: `{phoneNumber}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WahaPhone<'a> {
+    phone_number: &'a str,
+}
+
+/// Wawp `send/text`: `{chatId, message}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WawpText<'a> {
+    chat_id: &'a str,
+    message: &'a str,
+}
+
+/// WAHA `sessions` create: `{name, start}`.
+#[derive(Serialize)]
+struct WahaCreate<'a> {
+    name: &'a str,
+    start: bool,
+}
+
+/// WAHA `sendText`: `{session, chatId, text}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WahaText<'a> {
+    session: &'a str,
+    chat_id: &'a str,
+    text: &'a str,
 }
 
 pub fn build_request(flavor: Flavor, op: ClientOp, args: &RequestArgs) -> Result<RequestSpec> {
@@ -188,7 +271,9 @@ pub(super) fn build_wawp(op: ClientOp, args: &RequestArgs) -> Result<RequestSpec
         ClientOp::RequestCode => {
             let phone = phone_digits(args, op)?;
             query.push(("phone_number".to_string(), phone.clone()));
-            body = json_body(ObjectWriter::new().str("phone_number", &phone));
+            body = json_body(&WawpPhone {
+                phone_number: &phone,
+            });
             ("POST", "/v2/auth/request-code")
         }
         ClientOp::SendText => {
@@ -196,11 +281,10 @@ pub(super) fn build_wawp(op: ClientOp, args: &RequestArgs) -> Result<RequestSpec
             let text = message_text(args, op)?;
             // Wawp names the text `message` (docs: "Required params: instance_id, access_token,
             // chatId, message"; wawp-sdk-python `messaging.py`; n8n-nodes-wawp); WAHA says `text`.
-            body = json_body(
-                ObjectWriter::new()
-                    .str("chatId", &chat_id)
-                    .str("message", &text),
-            );
+            body = json_body(&WawpText {
+                chat_id: &chat_id,
+                message: &text,
+            });
             ("POST", "/v2/send/text")
         }
     };
@@ -225,11 +309,10 @@ pub(super) fn build_waha(op: ClientOp, args: &RequestArgs) -> Result<RequestSpec
     let mut body = None;
     let (method, path) = match op {
         ClientOp::Create => {
-            body = json_body(
-                ObjectWriter::new()
-                    .str("name", session)
-                    .bool("start", false),
-            );
+            body = json_body(&WahaCreate {
+                name: session,
+                start: false,
+            });
             ("POST", "/api/sessions".to_string())
         }
         ClientOp::Start => ("POST", format!("/api/sessions/{s}/start")),
@@ -251,18 +334,19 @@ pub(super) fn build_waha(op: ClientOp, args: &RequestArgs) -> Result<RequestSpec
         }
         ClientOp::RequestCode => {
             let phone = phone_digits(args, op)?;
-            body = json_body(ObjectWriter::new().str("phoneNumber", &phone));
+            body = json_body(&WahaPhone {
+                phone_number: &phone,
+            });
             ("POST", format!("/api/{s}/auth/request-code"))
         }
         ClientOp::SendText => {
             let chat_id = normalize_jid(required(args.chat_id.as_deref(), "a chatId", op)?);
             let text = message_text(args, op)?;
-            body = json_body(
-                ObjectWriter::new()
-                    .str("session", session)
-                    .str("chatId", &chat_id)
-                    .str("text", &text),
-            );
+            body = json_body(&WahaText {
+                session,
+                chat_id: &chat_id,
+                text: &text,
+            });
             ("POST", "/api/sendText".to_string())
         }
     };

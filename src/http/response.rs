@@ -5,7 +5,9 @@ use super::ClientOp;
 use super::base64::base64_decode;
 use super::excerpt::{MAX_EXCERPT_CHARS, find_bytes, sanitize_excerpt, truncate_chars};
 use crate::error::{ErrorCode, Result, WawpError};
-use crate::json::{self, ObjectWriter, Value};
+use serde_json::Value;
+
+use crate::payload::{self, Fields};
 use crate::retry_after::parse_retry_after;
 
 /// Legacy Wawp error codes (and a few generic ones) found in error bodies.
@@ -126,7 +128,7 @@ pub(super) fn is_already_started(text: &str) -> bool {
 /// What a successful `start` returns when the session was already running: the call reached
 /// its goal, but this says nothing about the session's health.
 pub(super) fn already_started() -> Value {
-    ObjectWriter::new().bool("alreadyStarted", true).build()
+    serde_json::json!({ "alreadyStarted": true })
 }
 
 /// `status` and the raw body text of a response; `retry_after` is the header value.
@@ -216,7 +218,20 @@ pub(super) fn parse_body(body: &str) -> Option<Value> {
     if trimmed.is_empty() {
         return None;
     }
-    json::parse(trimmed).ok()
+    payload::parse(trimmed).ok()
+}
+
+/// An object of text fields, absent ones left out (the JS results of `classify_response`).
+/// Inserted one by one: `collect()` into the map sorts first, which links ~3 KB of sort code
+/// into the wasm for objects of at most four fields.
+fn text_object(fields: &[(&str, Option<&str>)]) -> Value {
+    let mut object = serde_json::Map::new();
+    for (key, value) in fields {
+        if let Some(value) = value {
+            object.insert((*key).to_string(), Value::String((*value).to_string()));
+        }
+    }
+    Value::Object(object)
 }
 
 pub(super) fn invalid(message: &str) -> WawpError {
@@ -241,11 +256,12 @@ pub(super) fn success_value(op: ClientOp, parsed: Option<Value>, body: &str) -> 
                     (parsed.is_none() && !text.is_empty() && !text.starts_with('<')).then_some(text)
                 })
                 .ok_or_else(|| invalid("no pairing code in the response"))?;
-            Ok(ObjectWriter::new().str("code", code).build())
+            Ok(text_object(&[("code", Some(code))]))
         }
-        ClientOp::SendText => Ok(ObjectWriter::new()
-            .opt_str("id", parsed.as_ref().and_then(message_id).as_deref())
-            .build()),
+        ClientOp::SendText => Ok(text_object(&[(
+            "id",
+            parsed.as_ref().and_then(message_id).as_deref(),
+        )])),
         ClientOp::Me => match parsed {
             None if text.is_empty() => Ok(Value::Null),
             None => Err(invalid("the me response is not JSON")),
@@ -288,12 +304,12 @@ pub(super) fn create_result(parsed: Option<&Value>) -> Result<Value> {
     let server_name = ["server_name", "serverName"]
         .iter()
         .find_map(|k| v.str_field(k));
-    Ok(ObjectWriter::new()
-        .str("instanceId", instance_id)
-        .opt_str("sessionName", session_name)
-        .opt_str("serverName", server_name)
-        .opt_str("status", v.str_field("status"))
-        .build())
+    Ok(text_object(&[
+        ("instanceId", Some(instance_id)),
+        ("sessionName", session_name),
+        ("serverName", server_name),
+        ("status", v.str_field("status")),
+    ]))
 }
 
 /// `{value}` from `{value}`, `{qr}`, `{mimetype, data}` (base64 of JSON `{value, expiry}` or of
@@ -307,7 +323,7 @@ pub(super) fn qr_result(parsed: Option<&Value>, text: &str) -> Result<Value> {
                 let bytes = base64_decode(data).ok_or_else(|| invalid("qr data is not base64"))?;
                 let decoded = String::from_utf8(bytes)
                     .map_err(|_| invalid("qr data is an image, not a QR value"))?;
-                match json::parse(decoded.trim()) {
+                match payload::parse(decoded.trim()) {
                     Ok(inner) => inner
                         .str_field("value")
                         .or_else(|| inner.str_field("qr"))
@@ -327,7 +343,7 @@ pub(super) fn qr_result(parsed: Option<&Value>, text: &str) -> Result<Value> {
     if value.is_empty() {
         return Err(invalid("empty QR value"));
     }
-    Ok(ObjectWriter::new().str("value", &value).build())
+    Ok(text_object(&[("value", Some(&value))]))
 }
 
 /// `{qr: "data:image/png;base64,…"}` from Wawp's `{qr}` or WAHA's `{mimetype, data}`.
@@ -347,7 +363,7 @@ pub(super) fn qr_image_result(parsed: Option<&Value>) -> Result<Value> {
     } else {
         return Err(invalid("no qr or data field in the QR image response"));
     };
-    Ok(ObjectWriter::new().str("qr", &qr).build())
+    Ok(text_object(&[("qr", Some(&qr))]))
 }
 
 /// The message id of a send response: Wawp/WAHA `id` as a string, WEBJS `id._serialized`,

@@ -3,10 +3,15 @@
 use super::Op;
 use crate::error::ErrorCode;
 use crate::identity::IdentityVerdict;
-use crate::json::{ObjectWriter, Value};
 use crate::status::{SessionStatus, UiAction};
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS `Action` shape: `{type:"call", op}`, `{type:"ui", uiAction, status}`, ...
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Action {
     Call {
         op: Op,
@@ -25,41 +30,41 @@ pub enum Action {
     ClearIdentity,
     Identity {
         verdict: IdentityVerdict,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         me: Option<String>,
     },
-    /// reason: "failed" | "restart_budget_exhausted" | "identity_mismatch" | "unauthorized" | "deleted"
     NotifyAdmin {
-        reason: &'static str,
+        reason: AdminReason,
     },
     Persist,
 }
 
-impl Action {
-    /// The JS `Action` shape: `{type:"call", op}`, `{type:"ui", uiAction, status}`, ...
-    pub fn to_value(&self) -> Value {
-        let typed = |t: &str| ObjectWriter::new().str("type", t);
+/// Why the operator is told (the JS `AdminReason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminReason {
+    Failed,
+    RestartBudgetExhausted,
+    IdentityMismatch,
+    Unauthorized,
+    Deleted,
+}
+
+impl AdminReason {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Action::Call { op } => typed("call").str("op", op.as_str()).build(),
-            Action::Ui { ui_action, status } => typed("ui")
-                .str("uiAction", ui_action.as_str())
-                .str("status", status.as_str())
-                .build(),
-            Action::ReleaseSend { id } => typed("release_send").str("id", id).build(),
-            Action::RejectSend { id, code } => typed("reject_send")
-                .str("id", id)
-                .str("code", code.as_str())
-                .build(),
-            Action::ClearIdentity => typed("clear_identity").build(),
-            Action::Identity { verdict, me } => typed("identity")
-                .str("verdict", verdict.as_str())
-                .opt_str("me", me.as_deref())
-                .build(),
-            Action::NotifyAdmin { reason } => typed("notify_admin").str("reason", reason).build(),
-            Action::Persist => typed("persist").build(),
+            AdminReason::Failed => "failed",
+            AdminReason::RestartBudgetExhausted => "restart_budget_exhausted",
+            AdminReason::IdentityMismatch => "identity_mismatch",
+            AdminReason::Unauthorized => "unauthorized",
+            AdminReason::Deleted => "deleted",
         }
     }
+}
 
+impl Action {
+    /// The action as JSON text (it holds no number, so serde_json links no float printer).
     pub fn to_json(&self) -> String {
-        self.to_value().to_json()
+        serde_json::to_string(self).unwrap_or_default()
     }
 }

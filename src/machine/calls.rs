@@ -1,13 +1,14 @@
 //! Lifecycle calls (start, restart, stop, logout): single flight, joining, retries with backoff.
 
-use super::{Action, LifecycleMachine, Pause};
+use super::{Action, AdminReason, LifecycleMachine, Pause};
 use crate::backoff::{Backoff, BackoffOptions, Jitter};
 use crate::error::ErrorCode;
-use crate::json::Value;
 use crate::status::{SessionStatus, decode_status_value};
+use serde_json::Value;
 
 /// A lifecycle or read call the host performs over HTTP and answers with `Event::Result`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     Start,
     Restart,
@@ -241,7 +242,7 @@ impl LifecycleMachine {
         if self.paused != Some(Pause::Unauthorized) && self.paused != Some(Pause::Deleted) {
             self.paused = Some(Pause::Unauthorized);
             self.actions.push_back(Action::NotifyAdmin {
-                reason: "unauthorized",
+                reason: AdminReason::Unauthorized,
             });
         }
     }

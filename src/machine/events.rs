@@ -1,12 +1,18 @@
 //! What goes into the machine: the JS `MachineEvent` shapes.
 
-use super::options::{MAX_DURATION_MS, present};
+use super::options::MAX_DURATION_MS;
 use super::{CallResult, Op};
 use crate::error::{ErrorCode, Result, WawpError};
-use crate::json::{self, Value};
+use serde_json::Value;
+
+use crate::payload::{self, Fields};
 use crate::status::{StatusReport, decode_status_value};
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS `MachineEvent` shapes. Read through [`Event::from_value`]: a status event's `input`
+/// is any status shape (decoded, unknown names become `UNKNOWN`), and every range check is an
+/// `invalid_payload` with its own message, which serde's derive cannot say.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "Value")]
 pub enum Event {
     Status(Box<StatusReport>),
     WarmBoot,
@@ -39,7 +45,8 @@ impl Event {
             .ok_or_else(|| WawpError::invalid_payload("an event needs a string type"))?;
         match kind {
             "status" => {
-                let input = present(v, "input")
+                let input = v
+                    .present("input")
                     .ok_or_else(|| WawpError::invalid_payload("a status event needs input"))?;
                 Ok(Event::Status(Box::new(decode_status_value(input)?)))
             }
@@ -48,7 +55,7 @@ impl Event {
                 let id = v
                     .str_field("id")
                     .ok_or_else(|| WawpError::invalid_payload("a send event needs a string id"))?;
-                let timeout_ms = match present(v, "timeoutMs") {
+                let timeout_ms = match v.present("timeoutMs") {
                     None => None,
                     Some(t) => match t.as_f64() {
                         Some(n) if n.is_finite() && n > 0.0 && n <= MAX_DURATION_MS => Some(n),
@@ -77,7 +84,7 @@ impl Event {
     }
 
     pub fn from_json(text: &str) -> Result<Event> {
-        Event::from_value(&json::parse(text)?)
+        Event::from_value(&payload::parse(text)?)
     }
 }
 
@@ -90,7 +97,7 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
         .get("ok")
         .and_then(Value::as_bool)
         .ok_or_else(|| WawpError::invalid_payload("a result needs a boolean ok"))?;
-    let error = match present(v, "error") {
+    let error = match v.present("error") {
         None => None,
         Some(e) => Some(
             e.as_str()
@@ -98,7 +105,7 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
                 .ok_or_else(|| WawpError::invalid_payload("error must be an ErrorCode"))?,
         ),
     };
-    let http_status = match present(v, "httpStatus") {
+    let http_status = match v.present("httpStatus") {
         None => None,
         Some(s) => match s.as_f64() {
             Some(n) if n.fract() == 0.0 && (100.0..=599.0).contains(&n) => Some(n as u16),
@@ -109,7 +116,7 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
             }
         },
     };
-    let retry_after_ms = match present(v, "retryAfterMs") {
+    let retry_after_ms = match v.present("retryAfterMs") {
         None => None,
         Some(r) => match r.as_f64() {
             Some(n) if n.is_finite() && n >= 0.0 => Some(n.min(MAX_DURATION_MS)),
@@ -128,4 +135,11 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
         retry_after_ms,
         body: v.get("body").cloned(),
     })
+}
+
+impl TryFrom<Value> for Event {
+    type Error = WawpError;
+    fn try_from(v: Value) -> Result<Event> {
+        Event::from_value(&v)
+    }
 }

@@ -1,13 +1,14 @@
 //! The paired account: verdicts against `expectedJid`.
 
-use super::{Action, LifecycleMachine};
+use super::{Action, AdminReason, LifecycleMachine};
 use crate::error::ErrorCode;
 use crate::identity::{IdentityVerdict, normalize_jid};
 use crate::status::SessionStatus;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct IdentityState {
     pub verdict: IdentityVerdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub me: Option<String>,
 }
 
@@ -31,7 +32,7 @@ impl LifecycleMachine {
             self.reject_queue(ErrorCode::IdentityMismatch);
             if !was_mismatch {
                 self.actions.push_back(Action::NotifyAdmin {
-                    reason: "identity_mismatch",
+                    reason: AdminReason::IdentityMismatch,
                 });
             }
         } else {

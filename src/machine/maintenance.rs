@@ -1,6 +1,7 @@
 //! The optional weekly maintenance window (weekday, hour UTC).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Maintenance {
     /// 0 = Sunday .. 6 = Saturday (UTC), as `Date.prototype.getUTCDay`.
     pub weekday: u8,

@@ -25,7 +25,7 @@ mod sends;
 mod statuses;
 mod timers;
 
-pub use actions::Action;
+pub use actions::{Action, AdminReason};
 pub use calls::{CallResult, Op};
 pub use events::Event;
 pub use identity::IdentityState;
@@ -41,7 +41,9 @@ use crate::error::ErrorCode;
 use crate::status::SessionStatus;
 use options::SEED_MASK;
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serialized as the stored form (`persistence.rs`), read back through its checks.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "serde_json::Value")]
 pub struct LifecycleMachine {
     opts: MachineOptions,
     status: SessionStatus,

@@ -3,15 +3,23 @@
 use super::Maintenance;
 use super::maintenance::DAY_MS;
 use crate::error::{Result, WawpError};
-use crate::json::{ObjectWriter, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::payload::Fields;
 
 /// Longest accepted duration option: one year.
 pub(super) const MAX_DURATION_MS: f64 = 365.0 * DAY_MS;
 /// Seeds are kept to 53 bits so they survive a JSON number exactly.
 pub(super) const SEED_MASK: u64 = (1 << 53) - 1;
 
-#[derive(Debug, Clone, PartialEq)]
+/// The JS options object (camelCase). Read through [`MachineOptions::from_value`]: unknown keys
+/// are ignored, `null` means the default, and every range is checked with an `invalid_option`
+/// that names the field, which serde's derive cannot say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", try_from = "Value")]
 pub struct MachineOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_jid: Option<String>,
     pub starting_timeout_ms: f64,
     pub failed_restart_delay_ms: f64,
@@ -26,6 +34,10 @@ pub struct MachineOptions {
     pub reconcile_long_ms: f64,
     /// Jitter seed (JS `seed`). `None`: derived from the first `now_ms` the machine sees, so
     /// machines started at different moments do not retry in lockstep.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "masked_seed"
+    )]
     pub seed: Option<u64>,
     /// Token bucket spent by automatic restarts and lifecycle retries (JS `retryBudgetCapacity`).
     pub retry_budget_capacity: f64,
@@ -57,13 +69,8 @@ pub(super) fn option_error(name: &str, what: &str) -> WawpError {
     WawpError::invalid_option(format!("{name} must be {what}"))
 }
 
-/// A present, non-null option field.
-pub(super) fn present<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    v.get(key).filter(|f| !f.is_null())
-}
-
 pub(super) fn duration_option(v: &Value, key: &str, default: f64, allow_zero: bool) -> Result<f64> {
-    let Some(field) = present(v, key) else {
+    let Some(field) = v.present(key) else {
         return Ok(default);
     };
     match field.as_f64() {
@@ -84,7 +91,7 @@ pub(super) fn duration_option(v: &Value, key: &str, default: f64, allow_zero: bo
 }
 
 pub(super) fn whole_option(v: &Value, key: &str, default: f64, min: f64, max: f64) -> Result<f64> {
-    let Some(field) = present(v, key) else {
+    let Some(field) = v.present(key) else {
         return Ok(default);
     };
     match field.as_f64() {
@@ -109,7 +116,7 @@ impl MachineOptions {
             ));
         }
         let d = MachineOptions::default();
-        let expected_jid = match present(v, "expectedJid") {
+        let expected_jid = match v.present("expectedJid") {
             None => None,
             Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 256 => {
                 Some(s.trim().to_string())
@@ -121,7 +128,7 @@ impl MachineOptions {
                 ));
             }
         };
-        let maintenance = match present(v, "maintenance") {
+        let maintenance = match v.present("maintenance") {
             None => None,
             Some(m) if m.is_object() => {
                 let field = |key: &str, max: f64| -> Result<u8> {
@@ -145,7 +152,7 @@ impl MachineOptions {
                 ));
             }
         };
-        let seed = match present(v, "seed") {
+        let seed = match v.present("seed") {
             None => None,
             Some(_) => Some(whole_option(v, "seed", 0.0, 0.0, SEED_MASK as f64)? as u64),
         };
@@ -195,7 +202,7 @@ impl MachineOptions {
                 1.0,
                 1_000_000.0,
             )?,
-            retry_budget_refill_per_sec: match present(v, "retryBudgetRefillPerSec") {
+            retry_budget_refill_per_sec: match v.present("retryBudgetRefillPerSec") {
                 None => d.retry_budget_refill_per_sec,
                 Some(f) => match f.as_f64() {
                     Some(n) if n.is_finite() && n > 0.0 && n <= 1_000_000.0 => n,
@@ -210,31 +217,19 @@ impl MachineOptions {
         };
         Ok(opts)
     }
+}
 
-    /// The camelCase object `from_value` reads (used by `to_json`).
-    pub fn to_value(&self) -> Value {
-        ObjectWriter::new()
-            .opt_str("expectedJid", self.expected_jid.as_deref())
-            .num("startingTimeoutMs", self.starting_timeout_ms)
-            .num("failedRestartDelayMs", self.failed_restart_delay_ms)
-            .num("maxAutoRestarts", f64::from(self.max_auto_restarts))
-            .num("debounceMs", self.debounce_ms)
-            .num("maxQueuedSends", self.max_queued_sends as f64)
-            .num("sendTimeoutMs", self.send_timeout_ms)
-            .field(
-                "maintenance",
-                self.maintenance.map_or(Value::Null, |m| {
-                    ObjectWriter::new()
-                        .num("weekday", f64::from(m.weekday))
-                        .num("hourUtc", f64::from(m.hour_utc))
-                        .build()
-                }),
-            )
-            .num("reconcileShortMs", self.reconcile_short_ms)
-            .num("reconcileLongMs", self.reconcile_long_ms)
-            .opt_num("seed", self.seed.map(|s| (s & SEED_MASK) as f64))
-            .num("retryBudgetCapacity", self.retry_budget_capacity)
-            .num("retryBudgetRefillPerSec", self.retry_budget_refill_per_sec)
-            .build()
+/// Seeds are written as their low 53 bits, the part a JSON number keeps exactly.
+fn masked_seed<S: serde::Serializer>(
+    seed: &Option<u64>,
+    serializer: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    seed.map(|s| s & SEED_MASK).serialize(serializer)
+}
+
+impl TryFrom<Value> for MachineOptions {
+    type Error = WawpError;
+    fn try_from(v: Value) -> Result<MachineOptions> {
+        MachineOptions::from_value(&v)
     }
 }

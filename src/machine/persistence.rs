@@ -1,6 +1,12 @@
-//! Snapshots: the JS `snapshot()` view and the versioned JSON a host stores (`toJSON` / `fromJSON`).
+//! Snapshots: the JS `snapshot()` view and the versioned JSON a host stores (`toJSON` /
+//! `fromJSON`; the edge keeps it in SQLite). Both are derived `Serialize` views of the machine;
+//! the stored form is read back through `from_value`, which checks every field (a stored
+//! snapshot is untrusted input) and accepts what older builds wrote.
 
 use std::collections::VecDeque;
+
+use serde::Serialize;
+use serde_json::Value;
 
 use super::options::SEED_MASK;
 use super::statuses::SEEN_EVENT_IDS;
@@ -8,131 +14,167 @@ use super::{IdentityState, LifecycleMachine, MachineOptions, Op, Pause, QueuedSe
 use crate::budget::RetryBudget;
 use crate::error::{Result, WawpError};
 use crate::identity::IdentityVerdict;
-use crate::json::{self, ObjectWriter, Value};
-use crate::status::SessionStatus;
+use crate::payload::{self, Fields};
+use crate::status::{SessionStatus, UiAction};
+
+/// The JS `snapshot()`: status, since, pending op, queue, identity, restarts.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot<'a> {
+    pub status: SessionStatus,
+    pub ui_action: UiAction,
+    pub since_ms: f64,
+    pub pending_op: Option<Op>,
+    pub in_flight: Vec<Op>,
+    pub queue: &'a VecDeque<QueuedSend>,
+    pub identity: Option<&'a IdentityState>,
+    pub restarts: u32,
+    pub auto_restarts: u32,
+    pub failures: u32,
+    pub paused: Option<Pause>,
+    pub retry_op: Option<Op>,
+    pub next_deadline_ms: Option<f64>,
+    pub starting_since_ms: Option<f64>,
+}
+
+/// A retry waiting for its time: `{op, atMs}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Timed {
+    op: Op,
+    at_ms: f64,
+}
+
+fn timed(t: Option<(Op, f64)>) -> Option<Timed> {
+    t.map(|(op, at_ms)| Timed { op, at_ms })
+}
+
+/// The stored state, version 1 (`toJSON`). Fields added later are optional on reading.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Persisted<'a> {
+    v: u8,
+    options: &'a MachineOptions,
+    status: SessionStatus,
+    since_ms: f64,
+    ui_status: Option<SessionStatus>,
+    starting_since_ms: Option<f64>,
+    debounce_until_ms: Option<f64>,
+    last_event_at_ms: Option<f64>,
+    seen_event_ids: &'a VecDeque<String>,
+    last_observed_ms: Option<f64>,
+    last_info_ms: Option<f64>,
+    expect_change: bool,
+    recheck_status: bool,
+    pending_op: Option<Op>,
+    deferred_op: Option<Op>,
+    call_retry: Option<Timed>,
+    call_failures: u32,
+    info_in_flight: bool,
+    me_in_flight: bool,
+    read_retry: Option<Timed>,
+    read_failures: u32,
+    start_if_stopped: bool,
+    auto_restart_at_ms: Option<f64>,
+    auto_restarts: u32,
+    restarts: u32,
+    failures: u32,
+    failed_notified: bool,
+    paused: Option<Pause>,
+    queue: &'a VecDeque<QueuedSend>,
+    identity: Option<&'a IdentityState>,
+    identity_verified: bool,
+    maintenance_done_ms: Option<f64>,
+    seed: Option<u64>,
+    budget: &'a RetryBudget,
+    last_now_ms: Option<f64>,
+}
+
+impl Serialize for LifecycleMachine {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> core::result::Result<S::Ok, S::Error> {
+        Persisted {
+            v: 1,
+            options: &self.opts,
+            status: self.status,
+            since_ms: self.since_ms,
+            ui_status: self.ui_status,
+            starting_since_ms: self.starting_since_ms,
+            debounce_until_ms: self.debounce_until_ms,
+            last_event_at_ms: self.last_event_at_ms,
+            seen_event_ids: &self.seen_event_ids,
+            last_observed_ms: self.last_observed_ms,
+            last_info_ms: self.last_info_ms,
+            expect_change: self.expect_change,
+            recheck_status: self.recheck_status,
+            pending_op: self.pending_op,
+            deferred_op: self.deferred_op,
+            call_retry: timed(self.call_retry),
+            call_failures: self.call_failures,
+            info_in_flight: self.info_in_flight,
+            me_in_flight: self.me_in_flight,
+            read_retry: timed(self.read_retry),
+            read_failures: self.read_failures,
+            start_if_stopped: self.start_if_stopped,
+            auto_restart_at_ms: self.auto_restart_at_ms,
+            auto_restarts: self.auto_restarts,
+            restarts: self.restarts,
+            failures: self.failures,
+            failed_notified: self.failed_notified,
+            paused: self.paused,
+            queue: &self.queue,
+            identity: self.identity.as_ref(),
+            identity_verified: self.identity_verified,
+            maintenance_done_ms: self.maintenance_done_ms,
+            seed: self.seed.map(|s| s & SEED_MASK),
+            budget: &self.budget,
+            last_now_ms: self.last_now_ms,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl TryFrom<Value> for LifecycleMachine {
+    type Error = WawpError;
+    fn try_from(value: Value) -> Result<LifecycleMachine> {
+        LifecycleMachine::from_value(&value)
+    }
+}
 
 impl LifecycleMachine {
-    /// The queued sends as `[{id, deadlineMs}]` (snapshot and persisted state alike).
-    pub(super) fn queue_value(&self) -> Value {
-        Value::Array(
-            self.queue
-                .iter()
-                .map(|s| {
-                    ObjectWriter::new()
-                        .str("id", &s.id)
-                        .num("deadlineMs", s.deadline_ms)
-                        .build()
-                })
-                .collect(),
-        )
+    /// The JS `snapshot()` view.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            status: self.status,
+            ui_action: self.status.ui_action(),
+            since_ms: self.since_ms,
+            pending_op: self.pending_op,
+            in_flight: self.in_flight_ops(),
+            queue: &self.queue,
+            identity: self.identity.as_ref(),
+            restarts: self.restarts,
+            auto_restarts: self.auto_restarts,
+            failures: self.failures,
+            paused: self.paused,
+            retry_op: self.call_retry.map(|(op, _)| op),
+            next_deadline_ms: self.poll_timeout(),
+            starting_since_ms: self.starting_since_ms,
+        }
     }
 
-    /// status, since, pending op, queue, identity, restarts (the JS `snapshot()`).
-    pub fn snapshot(&self) -> Value {
-        ObjectWriter::new()
-            .str("status", self.status.as_str())
-            .str("uiAction", self.status.ui_action().as_str())
-            .num("sinceMs", self.since_ms)
-            .field("pendingOp", op_value(self.pending_op))
-            .field(
-                "inFlight",
-                Value::Array(
-                    self.in_flight_ops()
-                        .into_iter()
-                        .map(|op| op_value(Some(op)))
-                        .collect(),
-                ),
-            )
-            .field("queue", self.queue_value())
-            .field("identity", identity_value(self.identity.as_ref()))
-            .num("restarts", f64::from(self.restarts))
-            .num("autoRestarts", f64::from(self.auto_restarts))
-            .num("failures", f64::from(self.failures))
-            .field(
-                "paused",
-                self.paused
-                    .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
-            )
-            .field("retryOp", op_value(self.call_retry.map(|(op, _)| op)))
-            .field(
-                "nextDeadlineMs",
-                self.poll_timeout().map_or(Value::Null, Value::Number),
-            )
-            .field(
-                "startingSinceMs",
-                self.starting_since_ms.map_or(Value::Null, Value::Number),
-            )
-            .build()
-    }
-
+    /// The stored state as JSON text (native hosts; the wasm writes it with `JSON.stringify`).
     pub fn to_json(&self) -> String {
-        let num = |n: Option<f64>| n.map_or(Value::Null, Value::Number);
-        let timed = |t: Option<(Op, f64)>| {
-            t.map_or(Value::Null, |(op, at)| {
-                ObjectWriter::new()
-                    .str("op", op.as_str())
-                    .num("atMs", at)
-                    .build()
-            })
-        };
-        ObjectWriter::new()
-            .num("v", 1.0)
-            .field("options", self.opts.to_value())
-            .str("status", self.status.as_str())
-            .num("sinceMs", self.since_ms)
-            .field(
-                "uiStatus",
-                self.ui_status
-                    .map_or(Value::Null, |s| Value::String(s.as_str().to_string())),
-            )
-            .field("startingSinceMs", num(self.starting_since_ms))
-            .field("debounceUntilMs", num(self.debounce_until_ms))
-            .field("lastEventAtMs", num(self.last_event_at_ms))
-            .field(
-                "seenEventIds",
-                Value::Array(
-                    self.seen_event_ids
-                        .iter()
-                        .map(|id| Value::String(id.clone()))
-                        .collect(),
-                ),
-            )
-            .field("lastObservedMs", num(self.last_observed_ms))
-            .field("lastInfoMs", num(self.last_info_ms))
-            .bool("expectChange", self.expect_change)
-            .bool("recheckStatus", self.recheck_status)
-            .field("pendingOp", op_value(self.pending_op))
-            .field("deferredOp", op_value(self.deferred_op))
-            .field("callRetry", timed(self.call_retry))
-            .num("callFailures", f64::from(self.call_failures))
-            .bool("infoInFlight", self.info_in_flight)
-            .bool("meInFlight", self.me_in_flight)
-            .field("readRetry", timed(self.read_retry))
-            .num("readFailures", f64::from(self.read_failures))
-            .bool("startIfStopped", self.start_if_stopped)
-            .field("autoRestartAtMs", num(self.auto_restart_at_ms))
-            .num("autoRestarts", f64::from(self.auto_restarts))
-            .num("restarts", f64::from(self.restarts))
-            .num("failures", f64::from(self.failures))
-            .bool("failedNotified", self.failed_notified)
-            .field(
-                "paused",
-                self.paused
-                    .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
-            )
-            .field("queue", self.queue_value())
-            .field("identity", identity_value(self.identity.as_ref()))
-            .bool("identityVerified", self.identity_verified)
-            .field("maintenanceDoneMs", num(self.maintenance_done_ms))
-            .field("seed", num(self.seed.map(|s| (s & SEED_MASK) as f64)))
-            .field("budget", self.budget.to_value())
-            .field("lastNowMs", num(self.last_now_ms))
-            .build()
-            .to_json()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     pub fn from_json(text: &str) -> Result<LifecycleMachine> {
-        let v = json::parse(text)?;
+        LifecycleMachine::from_value(&payload::parse(text)?)
+    }
+
+    /// The stored state back; anything malformed is `invalid_payload`.
+    pub fn from_value(v: &Value) -> Result<LifecycleMachine> {
         if !v.is_object() {
             return Err(bad("a machine snapshot must be an object"));
         }
@@ -141,7 +183,7 @@ impl LifecycleMachine {
         }
         let opts = MachineOptions::from_value(v.get("options").unwrap_or(&Value::Null))
             .map_err(|e| bad(&format!("options: {}", e.message)))?;
-        let status = status_field(&v, "status")?.ok_or_else(|| bad("status missing"))?;
+        let status = status_field(v, "status")?.ok_or_else(|| bad("status missing"))?;
         let budget = RetryBudget::from_value(v.get("budget").unwrap_or(&Value::Null))
             .map_err(|e| bad(&e.message))?;
         let queue = match v.get("queue") {
@@ -199,40 +241,40 @@ impl LifecycleMachine {
                     .ok_or_else(|| bad("paused"))?,
             ),
         };
-        let seed = match opt_num(&v, "seed")? {
+        let seed = match opt_num(v, "seed")? {
             None => None,
             Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= SEED_MASK as f64 => Some(n as u64),
             Some(_) => return Err(bad("seed")),
         };
         Ok(LifecycleMachine {
-            since_ms: req_num(&v, "sinceMs")?,
-            ui_status: status_field(&v, "uiStatus")?,
-            starting_since_ms: opt_num(&v, "startingSinceMs")?,
-            debounce_until_ms: opt_num(&v, "debounceUntilMs")?,
-            last_event_at_ms: opt_num(&v, "lastEventAtMs")?,
+            since_ms: req_num(v, "sinceMs")?,
+            ui_status: status_field(v, "uiStatus")?,
+            starting_since_ms: opt_num(v, "startingSinceMs")?,
+            debounce_until_ms: opt_num(v, "debounceUntilMs")?,
+            last_event_at_ms: opt_num(v, "lastEventAtMs")?,
             seen_event_ids,
-            last_observed_ms: opt_num(&v, "lastObservedMs")?,
-            last_info_ms: opt_num(&v, "lastInfoMs")?,
-            expect_change: req_bool(&v, "expectChange")?,
+            last_observed_ms: opt_num(v, "lastObservedMs")?,
+            last_info_ms: opt_num(v, "lastInfoMs")?,
+            expect_change: req_bool(v, "expectChange")?,
             // Added later: absent in older snapshots, where no refusal was pending.
             recheck_status: match v.get("recheckStatus") {
                 None | Some(Value::Null) => false,
-                Some(_) => req_bool(&v, "recheckStatus")?,
+                Some(_) => req_bool(v, "recheckStatus")?,
             },
-            pending_op: op_field(&v, "pendingOp")?,
-            deferred_op: op_field(&v, "deferredOp")?,
-            call_retry: timed_field(&v, "callRetry")?,
-            call_failures: count_field(&v, "callFailures")?,
-            info_in_flight: req_bool(&v, "infoInFlight")?,
-            me_in_flight: req_bool(&v, "meInFlight")?,
-            read_retry: timed_field(&v, "readRetry")?,
-            read_failures: count_field(&v, "readFailures")?,
-            start_if_stopped: req_bool(&v, "startIfStopped")?,
-            auto_restart_at_ms: opt_num(&v, "autoRestartAtMs")?,
-            auto_restarts: count_field(&v, "autoRestarts")?,
-            restarts: count_field(&v, "restarts")?,
-            failures: count_field(&v, "failures")?,
-            failed_notified: req_bool(&v, "failedNotified")?,
+            pending_op: op_field(v, "pendingOp")?,
+            deferred_op: op_field(v, "deferredOp")?,
+            call_retry: timed_field(v, "callRetry")?,
+            call_failures: count_field(v, "callFailures")?,
+            info_in_flight: req_bool(v, "infoInFlight")?,
+            me_in_flight: req_bool(v, "meInFlight")?,
+            read_retry: timed_field(v, "readRetry")?,
+            read_failures: count_field(v, "readFailures")?,
+            start_if_stopped: req_bool(v, "startIfStopped")?,
+            auto_restart_at_ms: opt_num(v, "autoRestartAtMs")?,
+            auto_restarts: count_field(v, "autoRestarts")?,
+            restarts: count_field(v, "restarts")?,
+            failures: count_field(v, "failures")?,
+            failed_notified: req_bool(v, "failedNotified")?,
             paused,
             queue,
             identity,
@@ -240,31 +282,18 @@ impl LifecycleMachine {
             // (what the machine that wrote the snapshot assumed), so old snapshots still restore.
             identity_verified: match v.get("identityVerified") {
                 None | Some(Value::Null) => identity_known,
-                Some(_) => req_bool(&v, "identityVerified")?,
+                Some(_) => req_bool(v, "identityVerified")?,
             },
-            maintenance_done_ms: opt_num(&v, "maintenanceDoneMs")?,
+            maintenance_done_ms: opt_num(v, "maintenanceDoneMs")?,
             seed,
             budget,
-            last_now_ms: opt_num(&v, "lastNowMs")?,
+            last_now_ms: opt_num(v, "lastNowMs")?,
             status,
             opts,
             actions: VecDeque::new(),
             dirty: false,
         })
     }
-}
-
-fn op_value(op: Option<Op>) -> Value {
-    op.map_or(Value::Null, |op| Value::String(op.as_str().to_string()))
-}
-
-fn identity_value(identity: Option<&IdentityState>) -> Value {
-    identity.map_or(Value::Null, |i| {
-        ObjectWriter::new()
-            .str("verdict", i.verdict.as_str())
-            .opt_str("me", i.me.as_deref())
-            .build()
-    })
 }
 
 fn bad(what: &str) -> WawpError {
@@ -274,8 +303,11 @@ fn bad(what: &str) -> WawpError {
 fn opt_num(v: &Value, key: &str) -> Result<Option<f64>> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.is_finite() => Ok(Some(*n)),
-        Some(_) => Err(bad(key)),
+        Some(n) => n
+            .as_f64()
+            .filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or_else(|| bad(key)),
     }
 }
 

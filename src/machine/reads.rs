@@ -5,7 +5,9 @@ use super::{Action, CallResult, LifecycleMachine, Op};
 use crate::backoff::Jitter;
 use crate::error::ErrorCode;
 use crate::identity::{IdentityVerdict, compare_identity};
-use crate::json::Value;
+use serde_json::Value;
+
+use crate::payload::Fields;
 use crate::status::{SessionStatus, decode_status_value};
 
 impl LifecycleMachine {

@@ -1,12 +1,13 @@
 //! Automatic restarts (watchdog, auto-heal after FAILED), their cap and why automation pauses.
 
 use super::calls::backoff_delay;
-use super::{Action, LifecycleMachine, Op};
+use super::{Action, AdminReason, LifecycleMachine, Op};
 use crate::backoff::Jitter;
 use crate::status::SessionStatus;
 
 /// Why automation (automatic restarts, retries, reconciliation) is holding still.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Pause {
     /// `max_auto_restarts` consecutive automatic restarts did not bring WORKING back.
     RestartBudgetExhausted,
@@ -69,7 +70,7 @@ impl LifecycleMachine {
             self.auto_restart_at_ms = None;
             self.dirty = true;
             self.actions.push_back(Action::NotifyAdmin {
-                reason: "restart_budget_exhausted",
+                reason: AdminReason::RestartBudgetExhausted,
             });
         }
     }

@@ -5,7 +5,8 @@ use crate::error::ErrorCode;
 use crate::identity::IdentityVerdict;
 use crate::status::SessionStatus;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct QueuedSend {
     pub id: String,
     pub deadline_ms: f64,

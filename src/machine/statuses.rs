@@ -1,6 +1,6 @@
 //! Observed statuses (webhooks, `info`, call answers) and what each one sets in motion.
 
-use super::{Action, LifecycleMachine, Op, Pause};
+use super::{Action, AdminReason, LifecycleMachine, Op, Pause};
 use crate::error::ErrorCode;
 use crate::status::{SessionStatus, StatusReport};
 
@@ -114,8 +114,9 @@ impl LifecycleMachine {
         if !self.failed_notified {
             self.failed_notified = true;
             self.failures = self.failures.saturating_add(1);
-            self.actions
-                .push_back(Action::NotifyAdmin { reason: "failed" });
+            self.actions.push_back(Action::NotifyAdmin {
+                reason: AdminReason::Failed,
+            });
         }
         // The QR (or passkey) expired unscanned: only the user can make progress.
         let waiting_for_user = matches!(
@@ -137,7 +138,8 @@ impl LifecycleMachine {
         self.auto_restart_at_ms = None;
         self.start_if_stopped = false;
         self.paused = Some(Pause::Deleted);
-        self.actions
-            .push_back(Action::NotifyAdmin { reason: "deleted" });
+        self.actions.push_back(Action::NotifyAdmin {
+            reason: AdminReason::Deleted,
+        });
     }
 }

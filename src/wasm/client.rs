@@ -4,7 +4,6 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::{ErrorCode, WawpError};
 use crate::http::{self, ClientOp, Flavor, RequestArgs};
-use crate::json::Value;
 
 use super::convert::{optional_string_arg, options_from_js, string_arg, value_to_js};
 use super::errors::{JsResult, invalid_option, js_error};
@@ -18,17 +17,6 @@ pub(super) fn parse_client_op(op: &str) -> Result<ClientOp, WawpError> {
     ClientOp::parse(op).ok_or_else(|| WawpError::invalid_option("unknown client operation"))
 }
 
-pub(super) fn request_args(v: &Value) -> RequestArgs {
-    let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
-    RequestArgs {
-        instance_id: text("instanceId"),
-        session: text("session"),
-        phone_number: text("phoneNumber"),
-        chat_id: text("chatId"),
-        text: text("text"),
-    }
-}
-
 /// `__buildRequest(flavor, op, args)` → `{method, path, query, body?, auth}` without credentials.
 #[wasm_bindgen(js_name = __buildRequest, unchecked_return_type = "RequestSpec")]
 pub fn build_request(
@@ -39,8 +27,9 @@ pub fn build_request(
     let flavor = parse_flavor(&string_arg(&flavor, "flavor")?).map_err(js_error)?;
     let op = parse_client_op(&string_arg(&op, "op")?).map_err(js_error)?;
     let args = options_from_js(&args).map_err(js_error)?;
-    let spec = http::build_request(flavor, op, &request_args(&args)).map_err(js_error)?;
-    Ok(value_to_js(&spec.to_value()))
+    let spec =
+        http::build_request(flavor, op, &RequestArgs::from_value(&args)).map_err(js_error)?;
+    Ok(value_to_js(&spec))
 }
 
 /// `__classifyResponse(op, status, retryAfter, bodyText, nowMs)` → the parsed success body, or
@@ -89,5 +78,5 @@ pub fn follow_up(
     let method = string_arg(&method, "method")?;
     let body_text = string_arg(&body_text, "bodyText")?;
     Ok(http::follow_up(flavor, op, &method, status, &body_text)
-        .map_or(JsValue::UNDEFINED, |f| value_to_js(&f.to_value())))
+        .map_or(JsValue::UNDEFINED, |f| value_to_js(&f)))
 }

@@ -21,7 +21,7 @@ pub fn decode_status(
         None => value_from_js(&input).and_then(|v| status::decode_status_value(&v)),
     }
     .map_err(js_error)?;
-    Ok(value_to_js(&report.to_value()))
+    Ok(value_to_js(&report))
 }
 
 /// `decodeStatus` of a text as UTF-8 bytes (see `__handleStatusUtf8`).
@@ -35,7 +35,7 @@ pub(super) fn decode_utf8(utf8: &[u8]) -> Result<status::StatusReport, WawpError
 #[wasm_bindgen(js_name = __decodeStatusUtf8, unchecked_return_type = "StatusReport")]
 pub fn decode_status_utf8(utf8: &[u8]) -> JsResult<JsValue> {
     let report = decode_utf8(utf8).map_err(js_error)?;
-    Ok(value_to_js(&report.to_value()))
+    Ok(value_to_js(&report))
 }
 
 /// `uiActionFor(status)`: the UI action for a status name (unknown names → "inspect").

@@ -4,12 +4,12 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::json::Value;
 use crate::machine::{self, Event, MachineOptions};
 
 use super::convert::{options_from_js, string_arg, stringify, value_to_js};
 use super::decoding::decode_utf8;
 use super::errors::{JsResult, js_error};
+use super::json_stringify;
 
 /// The sans-IO session machine: `handle`, drain `pollAction`, arm a timer at `pollTimeout`.
 #[wasm_bindgen(js_name = LifecycleMachine)]
@@ -130,7 +130,7 @@ impl JsLifecycleMachine {
         self.parked
             .take()
             .or_else(|| self.inner.poll_action())
-            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action.to_value()))
+            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action))
     }
 
     /// `pollAction` for `bindings.js`, without strings: the index of a text-free action's
@@ -157,17 +157,17 @@ impl JsLifecycleMachine {
     pub fn take_action(&mut self) -> JsValue {
         self.parked
             .take()
-            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action.to_value()))
+            .map_or(JsValue::UNDEFINED, |action| value_to_js(&action))
     }
 
     /// Every pending action at once (one boundary crossing instead of one per action).
     #[wasm_bindgen(js_name = drainActions, unchecked_return_type = "Action[]")]
     pub fn drain_actions(&mut self) -> JsValue {
-        let mut actions: Vec<Value> = self.parked.take().iter().map(|a| a.to_value()).collect();
+        let mut actions: Vec<machine::Action> = self.parked.take().into_iter().collect();
         while let Some(action) = self.inner.poll_action() {
-            actions.push(action.to_value());
+            actions.push(action);
         }
-        value_to_js(&Value::Array(actions))
+        value_to_js(&actions)
     }
 
     /// Absolute ms of the next deadline; call `handle({type:"timeout"}, now)` when it passes.
@@ -181,10 +181,15 @@ impl JsLifecycleMachine {
         value_to_js(&self.inner.snapshot())
     }
 
-    /// The machine's state as JSON text, for `LifecycleMachine.fromJSON`.
+    /// The machine's state as JSON text, for `LifecycleMachine.fromJSON`: the derived
+    /// `Serialize` as a JS object, written by `JSON.stringify` (integers without a fraction, as
+    /// stored snapshots have always been; serde_json's writer would link a float printer).
     #[wasm_bindgen(js_name = toJSON)]
     pub fn to_json(&self) -> String {
-        self.inner.to_json()
+        json_stringify(&value_to_js(&self.inner))
+            .ok()
+            .and_then(|text| text.as_string())
+            .unwrap_or_default()
     }
 
     #[wasm_bindgen(js_name = fromJSON)]

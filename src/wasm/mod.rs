@@ -1,9 +1,9 @@
 //! The wasm-bindgen surface: the JS contract of `../shared/API.md` plus the `__`-prefixed helpers
 //! the JS drivers (`pkg/src/client.js`, `supervisor.js`, `webhook.js`) need.
 //!
-//! Thin by design: convert JS ↔ core types and call the core. Objects cross as JSON text
-//! (`JSON.stringify` → [`json::parse`], [`Value::to_json`] → `JSON.parse`): no serde in the wasm,
-//! and one parse per crossing is cheaper than a `Reflect::get` per field (anchors E.4).
+//! Thin by design: convert JS ↔ core types and call the core. Values leave the wasm through
+//! their derived `Serialize` and serde-wasm-bindgen; they come in as JSON text read by serde_json
+//! (why, with the numbers: `convert.rs`).
 //! Errors are real JS `WawpError` instances, built with the class the entry registers.
 
 // A small free-list allocator instead of dlmalloc: the heap holds a few short-lived strings per
@@ -18,8 +18,6 @@ static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
 extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
     fn reflect_get(target: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
@@ -50,7 +48,7 @@ mod stability;
 mod typescript;
 mod webhook;
 
-pub use client::{build_request, classify_response, may_retry};
+pub use client::{build_request, classify_response, follow_up, may_retry};
 pub use decoding::{
     compare_identity, decode_status, decode_status_utf8, normalize_jid, parse_retry_after,
     ui_action_for, ui_action_index, ui_action_name,

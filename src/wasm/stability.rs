@@ -4,6 +4,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::error::WawpError;
 use crate::metrics;
+use crate::payload::Fields;
 use crate::status::SessionStatus;
 
 use super::convert::{value_from_js, value_to_js};
@@ -30,5 +31,5 @@ pub fn stability(
             }
         }
     }
-    Ok(value_to_js(&metrics::stability(&points, now_ms).to_value()))
+    Ok(value_to_js(&metrics::stability(&points, now_ms)))
 }

@@ -2,8 +2,8 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::json::{self, Value};
-use crate::webhook::{self, WebhookEvent, WebhookLimits};
+use crate::payload::{self, Fields};
+use crate::webhook::{self, WebhookLimits};
 
 use super::convert::{options_from_js, string_arg, value_to_js};
 use super::errors::{JsResult, invalid_option, js_error};
@@ -20,7 +20,7 @@ pub fn parse_webhook_body(
     let max_bytes = match limits.num_field("maxBytes") {
         Some(n) if n >= 0.0 => n.min(usize::MAX as f64) as usize,
         Some(_) => return Err(invalid_option("maxBytes must be >= 0")),
-        None => json::MAX_BYTES,
+        None => payload::MAX_BYTES,
     };
     let now_ms = limits
         .num_field("nowMs")
@@ -31,7 +31,5 @@ pub fn parse_webhook_body(
         now_ms,
     };
     let events = webhook::parse_webhooks(&text, &limits).map_err(js_error)?;
-    Ok(value_to_js(&Value::Array(
-        events.iter().map(WebhookEvent::to_value).collect(),
-    )))
+    Ok(value_to_js(&events))
 }

@@ -11,7 +11,9 @@
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use wawp_session::json::{self, Value};
+use serde_json::Value;
+use wawp_session::machine::AdminReason;
+use wawp_session::payload;
 use wawp_session::{
     Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus,
     StatusReport, UiAction,
@@ -274,7 +276,7 @@ impl Policy for LifecycleMachine {
         self.in_flight_ops()
     }
     fn describe(&self) -> String {
-        self.snapshot().to_json()
+        serde_json::to_string(&self.snapshot()).unwrap_or_default()
     }
 }
 
@@ -795,8 +797,11 @@ impl<P: Policy> Sim<P> {
                 }
             }
             Action::NotifyAdmin { reason } => {
-                *self.stats.admin_notices.entry(reason).or_insert(0) += 1;
-                if reason == "restart_budget_exhausted" || reason == "identity_mismatch" {
+                *self.stats.admin_notices.entry(reason.as_str()).or_insert(0) += 1;
+                if matches!(
+                    reason,
+                    AdminReason::RestartBudgetExhausted | AdminReason::IdentityMismatch
+                ) {
                     self.user_may_react(SimEvent::UserRetry);
                 }
             }
@@ -1262,7 +1267,7 @@ fn success(op: Op, body: &str) -> CallResult {
         error: None,
         http_status: Some(200),
         retry_after_ms: None,
-        body: json::parse(body).ok(),
+        body: payload::parse(body).ok(),
     }
 }
 

@@ -75,8 +75,9 @@ fn unknown_statuses_decode_to_unknown_with_the_raw_text() {
 }
 
 #[wasm_bindgen_test]
-fn fractional_numbers_round_trip_through_the_js_number_path() {
-    // json.rs formats and parses fractions with JS Number in wasm: the value must survive.
+fn fractional_numbers_round_trip_exactly() {
+    // JS values cross as JSON.stringify text read by serde_json (float_roundtrip) and leave
+    // through serde-wasm-bindgen as numbers: a fraction must survive both ways unchanged.
     let envelope = js(r#"{"status":"WORKING","timestamp":1700000000123.25}"#);
     let r = w::decode_status(envelope).unwrap();
     assert_eq!(get(&r, "atMs").as_f64(), Some(1_700_000_000_123.25));
@@ -250,4 +251,14 @@ fn non_string_arguments_are_invalid_option_errors_not_traps() {
     }
     // The instance is intact: a normal call still works.
     assert_eq!(w::ui_action_for("WORKING".into()).unwrap(), "connected");
+}
+
+#[wasm_bindgen_test]
+fn restores_a_snapshot_written_before_serde_byte_for_byte() {
+    // tests/fixtures/README.md: a toJSON() of the hand-written JSON writer, as edges stored it.
+    let stored = include_str!("../fixtures/machine-snapshot-v1.json").trim();
+    let m = w::JsLifecycleMachine::from_json(stored.into()).unwrap();
+    assert_eq!(m.status(), "STARTING");
+    assert_eq!(m.queued_sends(), 2);
+    assert_eq!(m.to_json(), stored);
 }

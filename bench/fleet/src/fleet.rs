@@ -27,7 +27,7 @@ mod sim;
 use std::collections::VecDeque;
 
 use sim::{Queue, Rng, percentile};
-use wawp_session::json;
+use wawp_session::payload;
 use wawp_session::{
     Action, Backoff, BackoffOptions, CallResult, ErrorCode, Event, LifecycleMachine,
     MachineOptions, Op, SessionStatus, StatusReport,
@@ -169,8 +169,8 @@ struct World {
     machine_actions: u64,
 }
 
-fn status_json(status: SessionStatus) -> Option<json::Value> {
-    json::parse(&format!(
+fn status_json(status: SessionStatus) -> Option<serde_json::Value> {
+    payload::parse(&format!(
         "{{\"name\":\"default\",\"status\":\"{}\",\"me\":null}}",
         status.as_str()
     ))

@@ -15,16 +15,13 @@ import glueInit, {
   Backoff as GlueBackoff,
   LifecycleMachine as GlueLifecycleMachine,
   RetryBudget as GlueRetryBudget,
+  WawpClient as GlueWawpClient,
   decodeStatus as glueDecodeStatus,
   uiActionFor as glueUiActionFor,
   normalizeJid as glueNormalizeJid,
   compareIdentity as glueCompareIdentity,
   parseRetryAfter as glueParseRetryAfter,
   stability as glueStability,
-  __buildRequest as glueBuildRequest,
-  __classifyResponse as glueClassifyResponse,
-  __mayRetry as glueMayRetry,
-  __followUp as glueFollowUp,
   __parseWebhookBody as glueParseWebhookBody,
   __actionTemplate as glueActionTemplate,
   __decodeStatusUtf8 as glueDecodeStatusUtf8,
@@ -217,6 +214,8 @@ export const Backoff = guardClass(GlueBackoff, { randomSeed: true });
 export const LifecycleMachine = guardClass(GlueLifecycleMachine, { randomSeed: true });
 fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
+/** The HTTP client (src/wasm/client/): fetch, timeouts, retries and redaction all in the wasm. */
+export const WawpClient = guardClass(GlueWawpClient);
 const decodeStatusUtf8 = guard(glueDecodeStatusUtf8);
 const decodeStatusValue = guard(glueDecodeStatus);
 export function decodeStatus(input) {
@@ -243,8 +242,4 @@ export const normalizeJid = guard(glueNormalizeJid);
 export const compareIdentity = guard(glueCompareIdentity);
 export const parseRetryAfter = guard(glueParseRetryAfter);
 export const stability = guard(glueStability);
-export const __buildRequest = guard(glueBuildRequest);
-export const __classifyResponse = guard(glueClassifyResponse);
-export const __mayRetry = guard(glueMayRetry);
-export const __followUp = guard(glueFollowUp);
 export const __parseWebhookBody = guard(glueParseWebhookBody);

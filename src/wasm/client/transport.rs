@@ -1,0 +1,250 @@
+//! One HTTP exchange of the client: the request (URL with credentials, headers, body) sent with
+//! a per-attempt timeout, and its answer read as `{status, retryAfter, body}` for the core.
+//!
+//! Two transports. The global `fetch` goes through gloo-net. An injected `fetch` (tests,
+//! Cloudflare service bindings) cannot: gloo-net 0.7 binds the global `fetch` statically, so the
+//! injected function is called through js-sys as `fetch(url, init)` — the shape every `fetch`
+//! wrapper expects (`init.headers` a plain object, as the tests' `stripAccept` reads it).
+//!
+//! Both answers are read through web-sys's `Response` with every failure caught here: gloo-net's
+//! own readers reach `unreachable!` on a non-`Error` rejection, and an injected `fetch` may
+//! answer with anything (a hand-made `{status, headers, text}` object included).
+
+use gloo_net::http::{Method, RequestBuilder};
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, prelude::*};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, AbortSignal, Response};
+
+use crate::error::{ErrorCode, WawpError};
+use crate::http::{AuthPlacement, RequestSpec, base64_encode};
+
+use super::options::Transport;
+use super::timers::Timer;
+
+/// Error codes of a request that never left this machine (Node's undici puts them on
+/// `cause.code`): a send that failed so is safe to repeat.
+const NOT_SENT_CODES: [&str; 4] = ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"];
+
+/// A response as the core reads it.
+pub(super) struct Answer {
+    pub(super) status: u16,
+    pub(super) retry_after: Option<String>,
+    pub(super) body: String,
+}
+
+/// A failed attempt: the error, and whether the request certainly never reached the server.
+pub(super) struct Failure {
+    pub(super) error: WawpError,
+    pub(super) not_sent: bool,
+}
+
+impl From<WawpError> for Failure {
+    fn from(error: WawpError) -> Failure {
+        Failure {
+            error,
+            not_sent: false,
+        }
+    }
+}
+
+/// What one exchange needs of its client.
+pub(super) struct Exchange<'a> {
+    pub(super) op: &'static str,
+    pub(super) base_url: &'a str,
+    pub(super) token: &'a str,
+    pub(super) timeout_ms: f64,
+    pub(super) transport: &'a Transport,
+}
+
+/// `Accept` rather than `accept`: the names an injected `fetch` finds in `init.headers`.
+fn header_name(name: &str) -> &str {
+    match name {
+        "accept" => "Accept",
+        "content-type" => "Content-Type",
+        other => other,
+    }
+}
+
+impl Exchange<'_> {
+    /// Sends `spec` with the credentials and reads its answer within the timeout.
+    pub(super) async fn run(&self, spec: &RequestSpec) -> Result<Answer, Failure> {
+        let mut with_token = spec.clone();
+        let mut headers: Vec<(&str, &str)> = spec
+            .headers
+            .iter()
+            .map(|(k, v)| (header_name(k), v.as_str()))
+            .collect();
+        match spec.auth {
+            AuthPlacement::Header => headers.push(("X-Api-Key", self.token)),
+            AuthPlacement::Query => with_token
+                .query
+                .push(("access_token".to_string(), self.token.to_string())),
+        }
+        let url = format!("{}{}", self.base_url, with_token.path_and_query());
+        let controller = AbortController::new().map_err(|_| self.network("no AbortController"))?;
+        let signal = controller.signal();
+        // The abort reason is an `Error`: gloo-net 0.7 converts a rejection with
+        // `unreachable!` unless it is one (and the old default, a DOMException, is not one
+        // everywhere).
+        let reason = js_sys::Error::new("timeout");
+        let abort = Reflect::get(&controller, &JsValue::from_str("abort"))
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok())
+            .ok_or_else(|| self.network("no AbortController"))?;
+        let _timer = Timer::start(&abort.bind1(&controller, &reason), self.timeout_ms);
+        let result = self.send(&url, spec, &headers, &signal).await;
+        match result {
+            Ok(response) => read_answer(&response).await,
+            Err(rejection) => Err(rejection),
+        }
+        .map_err(|rejection| self.transport_failure(&signal, &rejection))
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        spec: &RequestSpec,
+        headers: &[(&str, &str)],
+        signal: &AbortSignal,
+    ) -> Result<Response, JsValue> {
+        match self.transport {
+            Transport::Global => {
+                let method = Method::from_bytes(spec.method.as_bytes()).unwrap_or(Method::GET);
+                let builder = headers
+                    .iter()
+                    .fold(RequestBuilder::new(url).method(method), |b, (k, v)| {
+                        b.header(k, v)
+                    })
+                    .abort_signal(Some(signal));
+                let request = match &spec.body {
+                    Some(body) => builder.body(body.as_str()),
+                    None => builder.build(),
+                }
+                .map_err(|_| JsValue::UNDEFINED)?;
+                // gloo-net's error keeps only the name and message of the rejection, so a refused
+                // connection cannot be told from a lost one here: `UNDEFINED` = "maybe sent".
+                let response = request.send().await.map_err(|_| JsValue::UNDEFINED)?;
+                Ok(Response::from(response))
+            }
+            Transport::Injected(fetch) => {
+                let init = Object::new();
+                let header_object = Object::new();
+                for (name, value) in headers {
+                    set(&header_object, name, &JsValue::from_str(value));
+                }
+                set(&init, "method", &JsValue::from_str(spec.method));
+                set(&init, "headers", &header_object);
+                if let Some(body) = &spec.body {
+                    set(&init, "body", &JsValue::from_str(body));
+                }
+                set(&init, "signal", signal);
+                // A plain call: a `fetch` not bound to anything must not see a `this`.
+                let answer = fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(url), &init)?;
+                let response = JsFuture::from(Promise::resolve(&answer)).await?;
+                Ok(response.unchecked_into())
+            }
+        }
+    }
+
+    fn network(&self, why: &str) -> Failure {
+        WawpError::new(ErrorCode::Network, format!("{}: {why}", self.op))
+            .with_op(self.op)
+            .into()
+    }
+
+    /// A fetch or body read that failed: `timeout` when our signal fired, else `network`,
+    /// marked "not sent" only when the failure says the request never left. The rejection's own
+    /// text is never quoted (a `fetch` may put the URL, token included, in its message).
+    fn transport_failure(&self, signal: &AbortSignal, rejection: &JsValue) -> Failure {
+        let op = self.op;
+        if signal.aborted() {
+            let ms = self.timeout_ms.ceil() as u64; // integer formatting: no f64 `Display`
+            return WawpError::new(
+                ErrorCode::Timeout,
+                format!("{op}: no complete response within {ms} ms"),
+            )
+            .with_op(op)
+            .into();
+        }
+        match not_sent_code(rejection, 0) {
+            Some(code) => Failure {
+                error: WawpError::new(
+                    ErrorCode::Network,
+                    format!("{op}: request not sent ({code})"),
+                )
+                .with_op(op),
+                not_sent: true,
+            },
+            None => self.network("network error, the request may have been delivered"),
+        }
+    }
+}
+
+fn set(target: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+/// A `code` of the NOT_SENT kind on the failure or its causes (undici: TypeError → cause →
+/// AggregateError.errors), looked for a few levels deep.
+fn not_sent_code(error: &JsValue, depth: u32) -> Option<&'static str> {
+    if depth > 4 || !error.is_object() {
+        return None;
+    }
+    let get = |key: &str| Reflect::get(error, &JsValue::from_str(key)).ok();
+    let code = get("code").and_then(|c| c.as_string());
+    if let Some(known) = code.and_then(|c| NOT_SENT_CODES.into_iter().find(|k| *k == c)) {
+        return Some(known);
+    }
+    if let Some(found) = get("cause").and_then(|c| not_sent_code(&c, depth + 1)) {
+        return Some(found);
+    }
+    let inner = get("errors").filter(Array::is_array)?;
+    Array::from(&inner)
+        .iter()
+        .take(8)
+        .find_map(|e| not_sent_code(&e, depth + 1))
+}
+
+/// The answer as text for the core. Image bytes (WAHA's QR as `image/png`, from a proxy or an
+/// injected fetch that dropped `Accept`) cannot cross as text, so they cross in WAHA's own JSON
+/// form of the same answer, `{mimetype, data: base64}`.
+async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
+    let status = response.status();
+    let headers = response.headers();
+    let retry_after = headers.get("retry-after")?;
+    let content_type = headers.get("content-type")?.unwrap_or_default();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let body = if mime.starts_with("image/") {
+        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        let bytes = Uint8Array::new(&buffer).to_vec();
+        // Token characters only, so the type needs no JSON escaping.
+        let mime: String = mime
+            .chars()
+            .filter(|c| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, '!' | '#' | '$' | '&' | '^' | '_' | '.' | '+' | '-' | '/')
+            })
+            .collect();
+        format!(
+            "{{\"mimetype\":\"{mime}\",\"data\":\"{}\"}}",
+            base64_encode(&bytes)
+        )
+    } else {
+        JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default()
+    };
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}

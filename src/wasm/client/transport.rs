@@ -1,14 +1,18 @@
 //! One HTTP exchange of the client: the request (URL with credentials, headers, body) sent with
 //! a per-attempt timeout, and its answer read as `{status, retryAfter, body}` for the core.
 //!
-//! Two transports. The global `fetch` goes through gloo-net. An injected `fetch` (tests,
-//! Cloudflare service bindings) cannot: gloo-net 0.7 binds the global `fetch` statically, so the
-//! injected function is called through js-sys as `fetch(url, init)` — the shape every `fetch`
-//! wrapper expects (`init.headers` a plain object, as the tests' `stripAccept` reads it).
+//! Two transports. Without a `fetch` option, gloo-net builds the `Request` (URL, method, headers,
+//! body, signal) and the global `fetch` sends it through a `catch` binding here, not through
+//! gloo-net's `Request::send`: that one traps the instance (`unreachable!` / `panic!`, and the
+//! call's Promise never settles) when the global `fetch` rejects with a non-`Error` or answers
+//! with something that is not a `Response` — what a test's mocked `fetch` commonly does — and it
+//! keeps only the name and message of a rejection, losing undici's `cause.code` (a refused
+//! connection). An injected `fetch` (tests, Cloudflare service bindings) cannot go through gloo-net
+//! at all (it binds the global `fetch` statically), so it is called through js-sys as
+//! `fetch(url, init)` — the shape every `fetch` wrapper expects (`init.headers` a plain object).
 //!
-//! Both answers are read through web-sys's `Response` with every failure caught here: gloo-net's
-//! own readers reach `unreachable!` on a non-`Error` rejection, and an injected `fetch` may
-//! answer with anything (a hand-made `{status, headers, text}` object included).
+//! Both answers are read through web-sys's `Response` with every failure caught here, so a
+//! hand-made `{status, headers, text}` answer works and a broken one is a `network` error.
 
 use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -21,6 +25,13 @@ use crate::http::{AuthPlacement, RequestSpec, base64_encode};
 
 use super::options::Transport;
 use super::timers::Timer;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch`, whatever it answers or throws kept as a value (see the module doc).
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn global_fetch(request: &web_sys::Request) -> Result<JsValue, JsValue>;
+}
 
 /// Error codes of a request that never left this machine (Node's undici puts them on
 /// `cause.code`): a send that failed so is safe to repeat.
@@ -108,9 +119,14 @@ impl Exchange<'_> {
         headers: &[(&str, &str)],
         signal: &AbortSignal,
     ) -> Result<Response, JsValue> {
-        match self.transport {
+        let answer = match self.transport {
             Transport::Global => {
-                let method = Method::from_bytes(spec.method.as_bytes()).unwrap_or(Method::GET);
+                let method = match spec.method {
+                    "POST" => Method::POST,
+                    "DELETE" => Method::DELETE,
+                    "PUT" => Method::PUT,
+                    _ => Method::GET,
+                };
                 let builder = headers
                     .iter()
                     .fold(RequestBuilder::new(url).method(method), |b, (k, v)| {
@@ -122,10 +138,7 @@ impl Exchange<'_> {
                     None => builder.build(),
                 }
                 .map_err(|_| JsValue::UNDEFINED)?;
-                // gloo-net's error keeps only the name and message of the rejection, so a refused
-                // connection cannot be told from a lost one here: `UNDEFINED` = "maybe sent".
-                let response = request.send().await.map_err(|_| JsValue::UNDEFINED)?;
-                Ok(Response::from(response))
+                global_fetch(&request.into())?
             }
             Transport::Injected(fetch) => {
                 let init = Object::new();
@@ -140,11 +153,12 @@ impl Exchange<'_> {
                 }
                 set(&init, "signal", signal);
                 // A plain call: a `fetch` not bound to anything must not see a `this`.
-                let answer = fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(url), &init)?;
-                let response = JsFuture::from(Promise::resolve(&answer)).await?;
-                Ok(response.unchecked_into())
+                fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(url), &init)?
             }
-        }
+        };
+        // `Promise.resolve`: a `fetch` may answer without a Promise.
+        let response = JsFuture::from(Promise::resolve(&answer)).await?;
+        Ok(response.unchecked_into())
     }
 
     fn network(&self, why: &str) -> Failure {

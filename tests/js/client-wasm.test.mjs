@@ -33,12 +33,17 @@ test("a mocked global fetch: hand-made answers work, odd failures are network er
     const client = new WawpClient({ accessToken: TOKEN, instanceId: "i", retry: false });
     globalThis.fetch = async () => ({ status: 200, headers: new Headers({ "content-type": "application/json" }), text: async () => '{"status":"WORKING"}' });
     assert.deepEqual(await settled(client.info()), { value: { status: "WORKING" } });
+    // `text()` answering the text itself, not a Promise of it (what `await` accepted before).
+    globalThis.fetch = async () => ({ status: 200, headers: new Headers(), text: () => "WORKING" });
+    assert.deepEqual(await settled(client.info()), { value: "WORKING" });
     for (const mock of [
       async () => {
         throw "offline"; // a string, not an Error
       },
       () => Promise.reject(undefined),
       async () => ({ status: 200 }), // no headers at all
+      async () => undefined,
+      async () => ({ get status() { throw new Error("hostile getter"); } }),
       async () => ({ status: 200, headers: new Headers(), text: () => Promise.reject(42) }),
     ]) {
       globalThis.fetch = mock;

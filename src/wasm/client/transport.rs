@@ -18,7 +18,7 @@ use gloo_net::http::{Method, RequestBuilder};
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, prelude::*};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal, Response};
+use web_sys::{AbortController, AbortSignal, Headers, Response};
 
 use crate::error::{ErrorCode, WawpError};
 use crate::http::{AuthPlacement, RequestSpec, base64_encode};
@@ -158,6 +158,9 @@ impl Exchange<'_> {
         };
         // `Promise.resolve`: a `fetch` may answer without a Promise.
         let response = JsFuture::from(Promise::resolve(&answer)).await?;
+        if !response.is_object() {
+            return Err(response); // `undefined`, `null`, a number: nothing to read
+        }
         Ok(response.unchecked_into())
     }
 
@@ -215,18 +218,25 @@ fn not_sent_code(error: &JsValue, depth: u32) -> Option<&'static str> {
         return Some(found);
     }
     let inner = get("errors").filter(Array::is_array)?;
-    Array::from(&inner)
-        .iter()
-        .take(8)
-        .find_map(|e| not_sent_code(&e, depth + 1))
+    // By index through `Reflect`: `Array.from` would run a (possibly throwing) iterator.
+    (0..8u32).find_map(|i| {
+        Reflect::get_u32(&inner, i)
+            .ok()
+            .and_then(|e| not_sent_code(&e, depth + 1))
+    })
 }
 
 /// The answer as text for the core. Image bytes (WAHA's QR as `image/png`, from a proxy or an
 /// injected fetch that dropped `Accept`) cannot cross as text, so they cross in WAHA's own JSON
 /// form of the same answer, `{mimetype, data: base64}`.
 async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
-    let status = response.status();
-    let headers = response.headers();
+    // `status` and `headers` through `Reflect` (which reports a throw as an `Err`): web-sys's
+    // getters would let a throwing or missing property unwind through the wasm.
+    let status = Reflect::get(response, &JsValue::from_str("status"))?
+        .as_f64()
+        .filter(|s| (0.0..1000.0).contains(s))
+        .map_or(0, |s| s as u16);
+    let headers: Headers = Reflect::get(response, &JsValue::from_str("headers"))?.unchecked_into();
     let retry_after = headers.get("retry-after")?;
     let content_type = headers.get("content-type")?.unwrap_or_default();
     let mime = content_type
@@ -236,7 +246,7 @@ async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
         .trim()
         .to_ascii_lowercase();
     let body = if mime.starts_with("image/") {
-        let buffer = JsFuture::from(response.array_buffer()?).await?;
+        let buffer = JsFuture::from(Promise::resolve(&response.array_buffer()?)).await?;
         let bytes = Uint8Array::new(&buffer).to_vec();
         // Token characters only, so the type needs no JSON escaping.
         let mime: String = mime
@@ -251,7 +261,8 @@ async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
             base64_encode(&bytes)
         )
     } else {
-        JsFuture::from(response.text()?)
+        // `Promise.resolve`: a hand-made answer's `text()` may return the text itself.
+        JsFuture::from(Promise::resolve(&response.text()?))
             .await?
             .as_string()
             .unwrap_or_default()

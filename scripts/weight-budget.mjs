@@ -1,7 +1,7 @@
 // Issue 13's weight budget: for every entry point, the wasm plus the entry's JS (bundled, minified,
 // gzip -9, measured exactly as `npm run bench`'s weight table does) at most 92 KB. Exits 1 over it.
 // Issue 13 set 80 KB; the HTTP client's move into the wasm (item 2: gloo-net, wasm-bindgen-futures,
-// js-sys) took the worst entry from 74.6 KB to 91.1 KB, so the limit was raised to 92 KB, no
+// js-sys) took the worst entry from 74.6 KB to 91.8 KB, so the limit was raised to 92 KB, no
 // further (BENCHMARKS.md, "Issue 13: the client in the wasm", says where the bytes went).
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";

@@ -52,7 +52,7 @@ mod stability;
 mod typescript;
 mod webhook;
 
-pub use client::JsWawpClient;
+pub use client::{JsWawpClient, set_promise_gate};
 pub use decoding::{
     compare_identity, decode_status, decode_status_utf8, normalize_jid, parse_retry_after,
     ui_action_for, ui_action_index, ui_action_name,

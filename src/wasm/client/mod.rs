@@ -5,9 +5,11 @@
 //! redaction of every token this client held from every error it returns (`credentials`).
 //!
 //! Methods return Promises (wasm-bindgen-futures) over an `Rc` of the client's state, so a call
-//! in flight never holds a borrow of the JS object: `setAccessToken` during a call is fine.
+//! in flight never holds a borrow of the JS object: `setAccessToken` during a call is fine. Every
+//! JS promise awaited goes through `gate` (see there: a trap must not run old closures).
 
 mod credentials;
+mod gate;
 mod options;
 mod timers;
 mod transport;
@@ -27,6 +29,7 @@ use super::convert::value_to_js;
 use super::errors::js_error;
 use super::reflect_get;
 use credentials::Credentials;
+pub use gate::set_promise_gate;
 use options::{Transport, client_options, seeded, token_arg};
 use transport::{Answer, Exchange, Failure};
 

@@ -91,7 +91,7 @@ fn retry_option(opts: &JsValue) -> Result<Option<BackoffOptions>, WawpError> {
     if retry.as_bool() == Some(false) {
         return Ok(None);
     }
-    if retry.is_null() || !retry.is_object() {
+    if !retry.is_object() || retry.is_function() {
         return Err(invalid("retry must be backoff options or false"));
     }
     // Checked now (`from_value` validates), not on the first failure.

@@ -3,7 +3,8 @@
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+
+use super::gate::settle;
 
 #[wasm_bindgen]
 extern "C" {
@@ -34,5 +35,5 @@ pub(super) async fn sleep(ms: f64) {
         set_timeout(&resolve, ms);
     });
     // A timer promise never rejects.
-    let _ = JsFuture::from(promise).await;
+    let _ = settle(&promise.into()).await;
 }

@@ -15,14 +15,14 @@
 //! hand-made `{status, headers, text}` answer works and a broken one is a `network` error.
 
 use gloo_net::http::{Method, RequestBuilder};
-use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, prelude::*};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal, Headers, Response};
 
 use crate::error::{ErrorCode, WawpError};
 use crate::http::{AuthPlacement, RequestSpec, base64_encode};
 
+use super::gate::settle;
 use super::options::Transport;
 use super::timers::Timer;
 
@@ -156,8 +156,8 @@ impl Exchange<'_> {
                 fetch.call2(&JsValue::UNDEFINED, &JsValue::from_str(url), &init)?
             }
         };
-        // `Promise.resolve`: a `fetch` may answer without a Promise.
-        let response = JsFuture::from(Promise::resolve(&answer)).await?;
+        // A `fetch` may answer without a Promise.
+        let response = settle(&answer).await?;
         if !response.is_object() {
             return Err(response); // `undefined`, `null`, a number: nothing to read
         }
@@ -246,7 +246,7 @@ async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
         .trim()
         .to_ascii_lowercase();
     let body = if mime.starts_with("image/") {
-        let buffer = JsFuture::from(Promise::resolve(&response.array_buffer()?)).await?;
+        let buffer = settle(&response.array_buffer()?.into()).await?;
         let bytes = Uint8Array::new(&buffer).to_vec();
         // Token characters only, so the type needs no JSON escaping.
         let mime: String = mime
@@ -261,8 +261,8 @@ async fn read_answer(response: &Response) -> Result<Answer, JsValue> {
             base64_encode(&bytes)
         )
     } else {
-        // `Promise.resolve`: a hand-made answer's `text()` may return the text itself.
-        JsFuture::from(Promise::resolve(&response.text()?))
+        // A hand-made answer's `text()` may return the text itself.
+        settle(&response.text()?.into())
             .await?
             .as_string()
             .unwrap_or_default()

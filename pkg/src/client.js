@@ -41,7 +41,9 @@ export class WawpClient {
   setAccessToken(token) {
     this.#live().setAccessToken(token);
     this.#tokens.push(token);
-    if (this.#tokens.length > 64) this.#tokens.shift(); // as many as the wasm side remembers
+    // A memory bound only (a pathological rotator); which tokens are redacted is the wasm's rule,
+    // and replaying more than it keeps would be trimmed there.
+    if (this.#tokens.length > 64) this.#tokens.shift();
   }
 
   async create() {

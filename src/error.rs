@@ -1,8 +1,8 @@
 //! The one error type of the library. Every input problem becomes a typed [`WawpError`] with a
 //! stable [`ErrorCode`]; nothing reachable from JavaScript panics.
 //!
-//! Messages never carry credentials: the core never sees the access token (the JS client adds it
-//! to the request itself), and messages quote at most a short, sanitised excerpt of a body.
+//! Messages never carry credentials: the core never sees the access token (the client's I/O half,
+//! `wasm/client/`, adds it to the request and redacts it from every error), and messages quote at most a short, sanitised excerpt of a body.
 
 use core::fmt;
 

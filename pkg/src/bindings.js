@@ -12,19 +12,17 @@ import glueInit, {
   initSync as glueInitSync,
   __wbg_reset_state as resetState,
   __setErrorClass as setErrorClass,
+  __setPromiseGate as setPromiseGate,
   Backoff as GlueBackoff,
   LifecycleMachine as GlueLifecycleMachine,
   RetryBudget as GlueRetryBudget,
+  WawpClient as GlueWawpClient,
   decodeStatus as glueDecodeStatus,
   uiActionFor as glueUiActionFor,
   normalizeJid as glueNormalizeJid,
   compareIdentity as glueCompareIdentity,
   parseRetryAfter as glueParseRetryAfter,
   stability as glueStability,
-  __buildRequest as glueBuildRequest,
-  __classifyResponse as glueClassifyResponse,
-  __mayRetry as glueMayRetry,
-  __followUp as glueFollowUp,
   __parseWebhookBody as glueParseWebhookBody,
   __actionTemplate as glueActionTemplate,
   __decodeStatusUtf8 as glueDecodeStatusUtf8,
@@ -41,6 +39,7 @@ let recoveries = 0;
 
 function afterInit() {
   setErrorClass(WawpError);
+  setPromiseGate(gate);
   ready = true;
 }
 
@@ -112,8 +111,36 @@ function recover(error) {
     resetState();
     actionTemplates = [];
     setErrorClass(WawpError);
+    setPromiseGate(gate);
+    for (const abandon of inFlight) abandon();
+    inFlight.clear();
     recoveries += 1;
   }
+}
+
+/**
+ * The client's calls are async in the wasm: a trap replaces the instance under them. Every JS
+ * promise the wasm awaits goes through `gate`, which never settles once the instance it was made
+ * for is gone (the old instance's closures must not run: the glue refuses them with an unhandled
+ * rejection), and every pending call is rejected at the reset instead of hanging.
+ */
+const NEVER = new Promise(() => {});
+function gate(value) {
+  const epoch = recoveries;
+  return Promise.resolve(value).then(
+    (v) => (epoch === recoveries ? v : NEVER),
+    (e) => (epoch === recoveries ? Promise.reject(e) : NEVER),
+  );
+}
+/** Rejecters of the client calls in flight, called when a trap replaces the instance. */
+const inFlight = new Set();
+function settleOnReset(promise, op) {
+  return new Promise((resolve, reject) => {
+    const abandon = () =>
+      reject(new WawpError("network", `${op}: the wasm instance was replaced during the call; the request may have been delivered`, { op }));
+    inFlight.add(abandon);
+    promise.then(resolve, reject).finally(() => inFlight.delete(abandon));
+  });
 }
 
 /** Wraps one glue function: refuse before init, recover after a trap. */
@@ -145,12 +172,20 @@ function withRandomSeed(args) {
   return [{ ...opts, seed: Math.floor(Math.random() * 2 ** 53) }, ...rest];
 }
 
-function guardClass(cls, { randomSeed = false } = {}) {
+function guardClass(cls, { randomSeed = false, async = false } = {}) {
   const patch = (target) => {
     for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(target))) {
       if (name === "constructor" || name === "prototype" || name === "length" || name === "name") continue;
       if (name === "__wrap" || name === "__unwrap") continue; // glue-internal, not calls into wasm
-      if (typeof desc.value === "function") desc.value = guard(desc.value);
+      if (typeof desc.value === "function") {
+        const guarded = guard(desc.value);
+        desc.value = async
+          ? function settled(...args) {
+              const result = guarded.apply(this, args);
+              return result instanceof Promise ? settleOnReset(result, name) : result;
+            }
+          : guarded;
+      }
       if (typeof desc.get === "function") desc.get = guard(desc.get);
       if (typeof desc.set === "function") desc.set = guard(desc.set);
       Object.defineProperty(target, name, desc);
@@ -217,6 +252,8 @@ export const Backoff = guardClass(GlueBackoff, { randomSeed: true });
 export const LifecycleMachine = guardClass(GlueLifecycleMachine, { randomSeed: true });
 fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
+/** The HTTP client (src/wasm/client/): fetch, timeouts, retries and redaction all in the wasm. */
+export const WawpClient = guardClass(GlueWawpClient, { async: true });
 const decodeStatusUtf8 = guard(glueDecodeStatusUtf8);
 const decodeStatusValue = guard(glueDecodeStatus);
 export function decodeStatus(input) {
@@ -243,8 +280,4 @@ export const normalizeJid = guard(glueNormalizeJid);
 export const compareIdentity = guard(glueCompareIdentity);
 export const parseRetryAfter = guard(glueParseRetryAfter);
 export const stability = guard(glueStability);
-export const __buildRequest = guard(glueBuildRequest);
-export const __classifyResponse = guard(glueClassifyResponse);
-export const __mayRetry = guard(glueMayRetry);
-export const __followUp = guard(glueFollowUp);
 export const __parseWebhookBody = guard(glueParseWebhookBody);

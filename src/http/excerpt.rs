@@ -214,6 +214,32 @@ pub fn redact_secrets(text: &str) -> String {
     out
 }
 
+/// Replaces every occurrence of each of `secrets` (exact texts the caller knows: a token and the
+/// encoded forms it travelled in) with `[redacted]`. Empty secrets are skipped.
+pub fn redact_known(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_string(), |out, secret| {
+        replace_all(&out, secret, REDACTED)
+    })
+}
+
+/// `text.replace(from, to)` over [`find_bytes`] (`str::replace` links the two-way searcher,
+/// ~2 KB of the wasm). An empty `from` changes nothing.
+pub fn replace_all(text: &str, from: &str, to: &str) -> String {
+    if from.is_empty() {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_bytes(rest, from) {
+        // `at` starts a match of a whole UTF-8 `from`, so both cuts are char boundaries.
+        out.push_str(rest.get(..at).unwrap_or(""));
+        out.push_str(to);
+        rest = rest.get(at + from.len()..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
 /// At most `max_chars` characters (an ellipsis marks a cut).
 pub(super) fn truncate_chars(text: &str, max_chars: usize) -> String {
     match text.char_indices().nth(max_chars) {

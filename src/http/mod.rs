@@ -1,8 +1,8 @@
 //! The sans-IO half of `WawpClient`: which request each operation is (method, path, query,
 //! body) for the Wawp and WAHA flavours, how a response is classified (success body or a typed
 //! error, 422 "already started" = success for start, non-JSON error bodies), and whether a
-//! failed call may be repeated. The JS client does fetch, timeouts and credentials itself, so the
-//! core never sees a token.
+//! failed call may be repeated. The client's I/O half (`src/wasm/client/`: fetch, timeouts,
+//! credentials) adds the token to the request itself, so this module never sees one.
 //!
 //! Sources: `shared/reference/wawp-api.md` §1–§2 (Wawp v2: credentials in the query string,
 //! legacy error codes, 200-with-error bodies) and §5 (WAHA: `X-Api-Key`, NestJS error bodies).
@@ -14,7 +14,7 @@ mod request;
 mod response;
 
 pub use base64::{base64_decode, base64_encode};
-pub use excerpt::{MAX_EXCERPT_CHARS, redact_secrets, sanitize_excerpt};
+pub use excerpt::{MAX_EXCERPT_CHARS, redact_known, redact_secrets, replace_all, sanitize_excerpt};
 pub use follow_up::{FollowUp, follow_up};
 pub use request::{
     AuthPlacement, DEFAULT_WAHA_SESSION, RequestArgs, RequestSpec, build_request, percent_encode,

@@ -1,5 +1,6 @@
-//! The wasm-bindgen surface: the JS contract of `../shared/API.md` plus the `__`-prefixed helpers
-//! the JS drivers (`pkg/src/client.js`, `supervisor.js`, `webhook.js`) need.
+//! The wasm-bindgen surface: the JS contract of `../shared/API.md` (`WawpClient` included, with
+//! its fetch I/O in `client/`) plus the `__`-prefixed helpers the JS drivers (`supervisor.js`,
+//! `webhook.js`) need.
 //!
 //! Thin by design: convert JS ↔ core types and call the core. Values leave the wasm through
 //! their derived `Serialize` and serde-wasm-bindgen; they come in as JSON text read by serde_json
@@ -12,8 +13,9 @@
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
     lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
 
-// The few JS built-ins the surface needs, imported directly: js-sys would bring its futures
-// machinery into the element table (~5 KB of the wasm) for nothing.
+// The few JS built-ins the decoding and machine surface needs, imported directly (one shim each).
+// `client/` uses js-sys and web-sys, whose futures machinery (~5 KB of the wasm) its async
+// methods need anyway.
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
@@ -48,7 +50,7 @@ mod stability;
 mod typescript;
 mod webhook;
 
-pub use client::{build_request, classify_response, follow_up, may_retry};
+pub use client::{JsWawpClient, set_promise_gate};
 pub use decoding::{
     compare_identity, decode_status, decode_status_utf8, normalize_jid, parse_retry_after,
     ui_action_for, ui_action_index, ui_action_name,

@@ -105,6 +105,40 @@ test("a SessionSupervisor made before a trap rebuilds its machine and keeps its 
   assert.equal(out.starts, 1);
 });
 
+test("a WawpClient across a trap: the call in flight is rejected, no unhandled rejection, later calls work", () => {
+  // Same real trap as above, while an info() waits for a slow local server. The call's callbacks
+  // belong to the dead instance: they must never run (the glue would refuse them with an
+  // unhandled rejection, which ends Node), the call must settle, and the client must keep working.
+  const out = runModule(
+    "trap-client.mjs",
+    `import * as w from "wawp-session";
+     import { createServer } from "node:http";
+     const glue = await import(new URL("./node_modules/wawp-session/dist/wasm/wawp_session.js", import.meta.url).href);
+     const unhandled = [];
+     process.on("unhandledRejection", (e) => unhandled.push(String(e && e.message)));
+     const server = createServer((req, res) => setTimeout(() => res.writeHead(200, { "content-type": "application/json" })
+       .end('{"status":"WORKING"}'), 150));
+     await new Promise((r) => server.listen(0, "127.0.0.1", r));
+     const client = new w.WawpClient({ accessToken: "t", instanceId: "i", baseUrl: "http://127.0.0.1:" + server.address().port });
+     client.setAccessToken("t2");
+     const pending = client.info().then((v) => ["ok", v.status], (e) => [e instanceof w.WawpError, e.code, e.op]);
+     await new Promise((r) => setTimeout(r, 30));
+     const memory = glue.initSync().memory;
+     memory.grow(65536 - memory.buffer.byteLength / 65536);
+     let trap;
+     try { w.decodeStatus("x".repeat(4_000_000)); } catch (e) { trap = e.constructor.name; }
+     const inFlight = await Promise.race([pending, new Promise((r) => setTimeout(() => r("hung"), 2000))]);
+     await new Promise((r) => setTimeout(r, 300)); // the old fetch answers meanwhile
+     const after = (await client.info()).status;
+     server.close();
+     console.log(JSON.stringify({ trap, inFlight, after, unhandled }));`,
+  );
+  assert.equal(out.trap, "RuntimeError");
+  assert.deepEqual(out.inFlight, [true, "network", "info"]);
+  assert.equal(out.after, "WORKING", "the client was rebuilt on the fresh instance");
+  assert.deepEqual(out.unhandled, []);
+});
+
 test("wrong-typed arguments from plain JS never trap the instance", () => {
   // Every public function and method with values of the wrong type (numbers, objects, symbols
   // where strings belong, ...): errors are fine, a WebAssembly.RuntimeError is not — it would
@@ -115,6 +149,7 @@ test("wrong-typed arguments from plain JS never trap the instance", () => {
      const odd = [undefined, null, 0, NaN, -1, "", "{", "[]", true, {}, [], [[]], Symbol("s"), 10n,
        () => 1, { type: "status" }, { type: "result", op: "start", ok: "yes" }, { toJSON() { throw new Error("x"); } }];
      const machine = new w.LifecycleMachine();
+     const client = new w.WawpClient({ accessToken: "t", fetch: async () => new Response("{}") });
      const calls = {
        decodeStatus: (x) => w.decodeStatus(x), uiActionFor: (x) => w.uiActionFor(x),
        normalizeJid: (x) => w.normalizeJid(x), compareIdentity: (x, y) => w.compareIdentity(x, y),
@@ -122,6 +157,7 @@ test("wrong-typed arguments from plain JS never trap the instance", () => {
        Backoff: (x, y) => new w.Backoff(x).next(y), LifecycleMachine: (x) => new w.LifecycleMachine(x),
        handle: (x, y) => new w.LifecycleMachine().handle(x, y), fromJSON: (x) => w.LifecycleMachine.fromJSON(x),
        RetryBudget: (x, y) => new w.RetryBudget(x, y).trySpend(x, y),
+       WawpClient: (x) => new w.WawpClient(x), setAccessToken: (x) => client.setAccessToken(x),
      };
      const traps = [];
      const kinds = new Set();

@@ -6,6 +6,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::wasm_bindgen_test;
 use wawp_session::wasm as w;
 
+mod client;
+
 fn js(text: &str) -> JsValue {
     JSON::parse(text).unwrap()
 }
@@ -99,20 +101,6 @@ fn errors_are_instances_of_the_registered_class_with_a_code() {
     assert!(error.is_instance_of::<js_sys::Error>());
     assert_eq!(get_str(&error, "code"), "invalid_payload");
     assert_eq!(get_str(&error, "name"), "WawpError");
-
-    // An HTTP failure carries httpStatus, retryAfterMs and op.
-    let error = w::classify_response(
-        "info".into(),
-        429,
-        "7".into(),
-        "<html>slow down</html>".into(),
-        0.0,
-    )
-    .unwrap_err();
-    assert!(is_instance(&error, &class));
-    assert_eq!(get_str(&error, "code"), "rate_limited");
-    assert_eq!(get(&error, "httpStatus").as_f64(), Some(429.0));
-    assert_eq!(get(&error, "retryAfterMs").as_f64(), Some(7000.0));
 }
 
 #[wasm_bindgen_test]
@@ -231,18 +219,10 @@ fn non_string_arguments_are_invalid_option_errors_not_traps() {
             w::JsLifecycleMachine::from_json(value.clone())
                 .err()
                 .unwrap(),
-            w::build_request(value.clone(), "info".into(), JsValue::UNDEFINED).unwrap_err(),
-            w::classify_response("info".into(), 200, JsValue::NULL, value.clone(), 0.0)
+            w::JsWawpClient::new(value.clone()).err().unwrap(),
+            client::with_fetch("async () => new Response('{}')")
+                .set_access_token(value.clone())
                 .unwrap_err(),
-            w::may_retry(value.clone(), "server".into(), false).unwrap_err(),
-            w::follow_up(
-                "wawp".into(),
-                "info".into(),
-                "GET".into(),
-                405,
-                value.clone(),
-            )
-            .unwrap_err(),
             w::parse_webhook_body(value.clone(), js(r#"{"nowMs":0}"#)).unwrap_err(),
         ];
         for error in errors {

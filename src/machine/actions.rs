@@ -22,6 +22,15 @@ pub enum Action {
         id: String,
         code: ErrorCode,
     },
+    /// The released send was delivered: resolve it.
+    ResolveSend {
+        id: String,
+    },
+    /// The released send was not delivered and waits in the queue again (a retry or a hand-back).
+    HoldSend {
+        id: String,
+        attempts: u32,
+    },
     ClearIdentity,
     Identity {
         verdict: IdentityVerdict,
@@ -48,6 +57,11 @@ impl Action {
             Action::RejectSend { id, code } => typed("reject_send")
                 .str("id", id)
                 .str("code", code.as_str())
+                .build(),
+            Action::ResolveSend { id } => typed("resolve_send").str("id", id).build(),
+            Action::HoldSend { id, attempts } => typed("hold_send")
+                .str("id", id)
+                .num("attempts", f64::from(*attempts))
                 .build(),
             Action::ClearIdentity => typed("clear_identity").build(),
             Action::Identity { verdict, me } => typed("identity")

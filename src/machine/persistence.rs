@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::options::SEED_MASK;
 use super::statuses::SEEN_EVENT_IDS;
-use super::{IdentityState, LifecycleMachine, MachineOptions, Op, Pause, QueuedSend};
+use super::{IdentityState, LifecycleMachine, MachineOptions, Op, Pause, QueuedSend, SendingSend};
 use crate::budget::RetryBudget;
 use crate::error::{Result, WawpError};
 use crate::identity::IdentityVerdict;
@@ -12,7 +12,8 @@ use crate::json::{self, ObjectWriter, Value};
 use crate::status::SessionStatus;
 
 impl LifecycleMachine {
-    /// The queued sends as `[{id, deadlineMs}]` (snapshot and persisted state alike).
+    /// The queued sends as `[{id, deadlineMs, attempts?, retryAtMs?}]` (snapshot and persisted
+    /// state alike; the last two only once a send came back).
     pub(super) fn queue_value(&self) -> Value {
         Value::Array(
             self.queue
@@ -21,6 +22,27 @@ impl LifecycleMachine {
                     ObjectWriter::new()
                         .str("id", &s.id)
                         .num("deadlineMs", s.deadline_ms)
+                        .opt_num(
+                            "attempts",
+                            (s.attempts > 0).then_some(f64::from(s.attempts)),
+                        )
+                        .opt_num("retryAtMs", s.retry_at_ms)
+                        .build()
+                })
+                .collect(),
+        )
+    }
+
+    /// The released sends awaiting their outcome as `[{id, deadlineMs, attempts}]`.
+    fn sending_value(&self) -> Value {
+        Value::Array(
+            self.sending
+                .iter()
+                .map(|s| {
+                    ObjectWriter::new()
+                        .str("id", &s.id)
+                        .num("deadlineMs", s.deadline_ms)
+                        .num("attempts", f64::from(s.attempts))
                         .build()
                 })
                 .collect(),
@@ -44,6 +66,7 @@ impl LifecycleMachine {
                 ),
             )
             .field("queue", self.queue_value())
+            .field("sending", self.sending_value())
             .field("identity", identity_value(self.identity.as_ref()))
             .num("restarts", f64::from(self.restarts))
             .num("autoRestarts", f64::from(self.auto_restarts))
@@ -121,6 +144,7 @@ impl LifecycleMachine {
                     .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
             )
             .field("queue", self.queue_value())
+            .field("sending", self.sending_value())
             .field("identity", identity_value(self.identity.as_ref()))
             .bool("identityVerified", self.identity_verified)
             .field("maintenanceDoneMs", num(self.maintenance_done_ms))
@@ -149,16 +173,33 @@ impl LifecycleMachine {
                 .iter()
                 .map(|item| {
                     Ok(QueuedSend {
-                        id: item
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| bad("queue entry without id"))?
-                            .to_string(),
+                        id: id_field(item)?,
                         deadline_ms: req_num(item, "deadlineMs")?,
+                        // Absent in older snapshots and for sends never released.
+                        attempts: match opt_num(item, "attempts")? {
+                            None => 0,
+                            Some(_) => count_field(item, "attempts")?,
+                        },
+                        retry_at_ms: opt_num(item, "retryAtMs")?,
                     })
                 })
                 .collect::<Result<VecDeque<_>>>()?,
             _ => return Err(bad("queue missing")),
+        };
+        // Added later: absent in older snapshots, whose hosts tracked released sends themselves.
+        let sending = match v.get("sending") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) if items.len() <= opts.max_queued_sends + 100_000 => items
+                .iter()
+                .map(|item| {
+                    Ok(SendingSend {
+                        id: id_field(item)?,
+                        deadline_ms: req_num(item, "deadlineMs")?,
+                        attempts: count_field(item, "attempts")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => return Err(bad("sending")),
         };
         if queue.len() > opts.max_queued_sends.max(1) * 2 + 100_000 {
             return Err(bad("queue too long"));
@@ -235,6 +276,7 @@ impl LifecycleMachine {
             failed_notified: req_bool(&v, "failedNotified")?,
             paused,
             queue,
+            sending,
             identity,
             // Added after v1 snapshots were stored: absent, a stored identity counts as verified
             // (what the machine that wrote the snapshot assumed), so old snapshots still restore.
@@ -252,6 +294,13 @@ impl LifecycleMachine {
             dirty: false,
         })
     }
+}
+
+fn id_field(item: &Value) -> Result<String> {
+    item.get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| bad("send entry without id"))
 }
 
 fn op_value(op: Option<Op>) -> Value {

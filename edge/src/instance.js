@@ -321,24 +321,31 @@ export class InstanceSupervisor {
   }
 
   async #performCall(op) {
-    const generation = this.generation;
-    let result;
-    try {
-      const body = await invokeOp(this.#client({ forMachine: true }), op);
-      if (generation !== this.generation) return;
-      result = { type: "result", op, ok: true, body: body ?? null };
-      this.#learnFromBody(op, body);
-    } catch (err) {
-      if (generation !== this.generation) return;
-      const { code, message } = describeError(this.env, err);
-      result = { type: "result", op, ...failureFields(code, err) };
-      this.instance.lastError = { code, message, op, atMs: Date.now() };
-    }
-    if (generation !== this.generation || !this.machine) return;
+    const outcome = await this.#attempt(op, (client) => invokeOp(client, op));
+    if (!outcome) return;
+    const { body, ...fields } = outcome;
+    if (fields.ok) this.#learnFromBody(op, body);
     const pending = this.instance.inflightCalls;
     const index = pending.indexOf(op);
     if (index >= 0) pending.splice(index, 1);
+    const result = { type: "result", op, ...fields, ...(fields.ok && { body: body ?? null }) };
     await this.#stepThrough(result, op === "info" || op === "me" ? "poll" : "call");
+  }
+
+  /** One request for the machine, with a client that never retries (the machine decides that):
+   *  `{ok: true, body}` or a failure's event fields (kept as the last error); `null` when the
+   *  instance was deleted meanwhile. */
+  async #attempt(op, request) {
+    const generation = this.generation;
+    const answer = await Promise.resolve(this.#client({ forMachine: true }))
+      .then(request)
+      .then((body) => ({ ok: true, body }), (err) => ({ ok: false, err }));
+    if (generation !== this.generation || !this.machine) return null;
+    if (answer.ok) return answer;
+    const { code, message } = describeError(this.env, answer.err);
+    this.instance.lastError = { code, message, op, atMs: Date.now() };
+    const { httpStatus, retryAfterMs } = answer.err ?? {};
+    return { ok: false, error: code, ...(typeof httpStatus === "number" && { httpStatus }), ...(typeof retryAfterMs === "number" && { retryAfterMs }) };
   }
 
   /** `info` and `me` answers refresh the report, the linked account and the server name. */
@@ -364,25 +371,15 @@ export class InstanceSupervisor {
     }
   }
 
-  /** Performs a released send once (the client does not retry: the machine does) and reports the
-   *  outcome; the machine resolves, holds or rejects it. */
+  /** Performs a released send once and reports the outcome; the machine resolves, holds or rejects it. */
   async #deliver(id) {
-    const generation = this.generation;
     const [row] = this.#rows("SELECT chat_id, text FROM messages WHERE id = ?", id);
     if (!row) return;
-    let outcome;
-    try {
-      const sent = await this.#client({ forMachine: true }).sendText(row.chat_id, row.text);
-      if (generation !== this.generation || !this.machine) return;
-      if (sent?.id) this.sql.exec("UPDATE messages SET message_id = ? WHERE id = ?", sent.id, id);
-      outcome = { type: "send_result", id, ok: true };
-    } catch (err) {
-      if (generation !== this.generation || !this.machine) return;
-      const { code, message } = describeError(this.env, err);
-      this.instance.lastError = { code, message, op: "send", atMs: Date.now() };
-      outcome = { type: "send_result", id, ...failureFields(code, err) };
-    }
-    await this.#stepThrough(outcome, "call");
+    const outcome = await this.#attempt("send", (client) => client.sendText(row.chat_id, row.text));
+    if (!outcome) return;
+    const { body, ...fields } = outcome;
+    if (typeof body?.id === "string") this.sql.exec("UPDATE messages SET message_id = ? WHERE id = ?", body.id, id);
+    await this.#stepThrough({ type: "send_result", id, ...fields }, "call");
   }
 
   /** A step whose I/O this caller waits for (an answer, an outcome: what they start comes next). */
@@ -722,14 +719,6 @@ function invokeOp(client, op) {
     default:
       return Promise.reject(Object.assign(new Error(`unknown op ${op}`), { code: "invalid_option" }));
   }
-}
-
-/** A failed call's fields for a `result` / `send_result` event. */
-function failureFields(code, err) {
-  const fields = { ok: false, error: code };
-  if (typeof err?.httpStatus === "number") fields.httpStatus = err.httpStatus;
-  if (typeof err?.retryAfterMs === "number") fields.retryAfterMs = err.retryAfterMs;
-  return fields;
 }
 
 function sendEvent(id, timeoutMs) {

@@ -26,7 +26,8 @@ export class SessionSupervisor {
   /** Events waiting for `handle`: a handle never runs while another one is draining. */
   #queue = [];
   #draining = false;
-  /** id → {task, resolve, reject, value?, error?} of sends the machine holds or released. */
+  /** id → {task, resolve, reject} of sends the machine holds or released, plus the last run's
+   *  outcome ({ok, value} or {ok, raw, error}). */
   #sends = new Map();
   #nextSendId = 1;
   /** op → the settled-promise of the call in flight for it. */
@@ -329,7 +330,7 @@ export class SessionSupervisor {
         this.#sends.delete(action.id);
         if (action.type === "resolve_send") send.resolve(send.value);
         // The task's own error when it is what the machine gave up on (as the task threw it).
-        else send.reject(send.error?.code === action.code ? send.error.raw : new WawpError(action.code, `send rejected: ${action.code}`));
+        else send.reject(send.error?.code === action.code ? send.raw : new WawpError(action.code, `send rejected: ${action.code}`));
         return undefined;
       }
       case "persist":
@@ -346,16 +347,13 @@ export class SessionSupervisor {
     Promise.resolve()
       .then(() => send.task())
       .then(
-        (value) => {
-          send.value = value;
-          this.#enqueue({ type: "send_result", id, ok: true });
-        },
-        (err) => {
-          const error = asWawpError(err, "sendText");
-          send.error = { raw: err, code: error.code };
-          this.#enqueue({ type: "send_result", id, ...failureFields(error) });
-        },
-      );
+        (value) => ({ ok: true, value }),
+        (raw) => ({ ok: false, raw, error: asWawpError(raw, "sendText") }),
+      )
+      .then((outcome) => {
+        Object.assign(send, outcome);
+        this.#enqueue({ type: "send_result", id, ...(outcome.ok ? { ok: true } : failureFields(outcome.error)) });
+      });
   }
 
   /** Runs a client call and answers the machine with its result. */
@@ -460,11 +458,8 @@ function statusInputs(input) {
 }
 
 /** A failed call's fields for a `result` / `send_result` event. */
-function failureFields(error) {
-  const fields = { ok: false, error: error.code };
-  if (error.httpStatus !== undefined) fields.httpStatus = error.httpStatus;
-  if (error.retryAfterMs !== undefined) fields.retryAfterMs = error.retryAfterMs;
-  return fields;
+function failureFields({ code, httpStatus, retryAfterMs }) {
+  return { ok: false, error: code, ...(httpStatus !== undefined && { httpStatus }), ...(retryAfterMs !== undefined && { retryAfterMs }) };
 }
 
 function asWawpError(err, op) {

@@ -14,6 +14,8 @@
 //!   a host that lost the request (`closed`): a duplicate message is worse than a missed one, so
 //!   such a send is never sent again; the caller learns it may or may not have gone out.
 
+use std::collections::VecDeque;
+
 use super::calls::backoff_delay;
 use super::options::MAX_DURATION_MS;
 use super::{Action, LifecycleMachine, Op, QueuedSend};
@@ -55,16 +57,6 @@ impl SendOutcome {
     }
 }
 
-/// A released send waiting for its outcome.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendingSend {
-    pub id: String,
-    /// The caller's deadline, kept for a send that is handed back or retried.
-    pub deadline_ms: f64,
-    /// Releases so far, this one included.
-    pub attempts: u32,
-}
-
 enum Verdict {
     Delivered,
     /// Stale WORKING: wait for a fresh status.
@@ -75,28 +67,33 @@ enum Verdict {
 }
 
 impl LifecycleMachine {
-    /// Sends released and not reported yet. A host restored in a new process (the old requests
-    /// died with the old one) reports each as `{ok:false, error:"closed"}`.
-    pub fn sending(&self) -> &[SendingSend] {
+    /// Sends released and not reported yet (`attempts` counts this release; the deadline is kept
+    /// for a hand-back or retry). A host restored in a new process (the old requests died with
+    /// the old one) reports each as `{ok:false, error:"closed"}`.
+    pub fn sending(&self) -> &VecDeque<QueuedSend> {
         &self.sending
     }
 
     /// Releases one send: it is in flight until its `send_result`.
     pub(super) fn release(&mut self, send: QueuedSend) {
         self.dirty = true;
-        self.sending.push(SendingSend {
+        self.actions.push_back(Action::ReleaseSend {
             id: send.id.clone(),
-            deadline_ms: send.deadline_ms,
-            attempts: send.attempts.saturating_add(1),
         });
-        self.actions.push_back(Action::ReleaseSend { id: send.id });
+        self.sending.push_back(QueuedSend {
+            attempts: send.attempts.saturating_add(1),
+            retry_at_ms: None,
+            ..send
+        });
     }
 
     pub(super) fn on_send_result(&mut self, outcome: SendOutcome, now: f64) {
         let Some(pos) = self.sending.iter().position(|s| s.id == outcome.id) else {
             return; // not in flight (a repeated report): the send already resolved once
         };
-        let send = self.sending.remove(pos);
+        let Some(send) = self.sending.remove(pos) else {
+            return;
+        };
         self.dirty = true;
         let id = send.id.clone();
         match self.verdict(&outcome, &send) {
@@ -119,7 +116,7 @@ impl LifecycleMachine {
         }
     }
 
-    fn verdict(&self, outcome: &SendOutcome, send: &SendingSend) -> Verdict {
+    fn verdict(&self, outcome: &SendOutcome, send: &QueuedSend) -> Verdict {
         if outcome.ok {
             return Verdict::Delivered;
         }
@@ -143,7 +140,7 @@ impl LifecycleMachine {
 
     /// Seeded exponential backoff with full jitter, per message (the id is mixed into the seed,
     /// so sends refused together do not retry in lockstep), never below Retry-After.
-    fn send_retry_delay(&self, outcome: &SendOutcome, send: &SendingSend) -> f64 {
+    fn send_retry_delay(&self, outcome: &SendOutcome, send: &QueuedSend) -> f64 {
         let id_hash = send.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -161,16 +158,14 @@ impl LifecycleMachine {
 
     /// Back into the queue (at its head: it was first), released again at `retry_at_ms` or, for
     /// a hand-back, once a fresh status confirms WORKING.
-    fn hold(&mut self, send: SendingSend, retry_at_ms: Option<f64>, now: f64) {
+    fn hold(&mut self, send: QueuedSend, retry_at_ms: Option<f64>, now: f64) {
         self.actions.push_back(Action::HoldSend {
             id: send.id.clone(),
             attempts: send.attempts,
         });
         self.queue.push_front(QueuedSend {
-            id: send.id,
-            deadline_ms: send.deadline_ms,
-            attempts: send.attempts,
             retry_at_ms,
+            ..send
         });
         if self.status == SessionStatus::Stopped {
             self.demand(Op::Start, now); // it stopped while the send was out: start-on-send again

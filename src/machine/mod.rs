@@ -29,7 +29,7 @@ mod timers;
 
 pub use actions::Action;
 pub use calls::{CallResult, Op};
-pub use delivery::{SendOutcome, SendingSend};
+pub use delivery::SendOutcome;
 pub use events::Event;
 pub use identity::IdentityState;
 pub use maintenance::Maintenance;
@@ -93,7 +93,7 @@ pub struct LifecycleMachine {
     paused: Option<Pause>,
     queue: VecDeque<QueuedSend>,
     /// Released sends whose outcome the host has not reported yet.
-    sending: Vec<SendingSend>,
+    sending: VecDeque<QueuedSend>,
     identity: Option<IdentityState>,
     /// `me` answered during the current WORKING stretch. Every entry into WORKING asks again:
     /// a webhook lost during an unlink and re-pair must not hide a different phone.
@@ -140,7 +140,7 @@ impl LifecycleMachine {
             failed_notified: false,
             paused: None,
             queue: VecDeque::new(),
-            sending: Vec::new(),
+            sending: VecDeque::new(),
             identity: None,
             identity_verified: false,
             maintenance_done_ms: None,

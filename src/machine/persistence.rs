@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::options::SEED_MASK;
 use super::statuses::SEEN_EVENT_IDS;
-use super::{IdentityState, LifecycleMachine, MachineOptions, Op, Pause, QueuedSend, SendingSend};
+use super::{IdentityState, LifecycleMachine, MachineOptions, Op, Pause, QueuedSend};
 use crate::budget::RetryBudget;
 use crate::error::{Result, WawpError};
 use crate::identity::IdentityVerdict;
@@ -12,11 +12,11 @@ use crate::json::{self, ObjectWriter, Value};
 use crate::status::SessionStatus;
 
 impl LifecycleMachine {
-    /// The queued sends as `[{id, deadlineMs, attempts?, retryAtMs?}]` (snapshot and persisted
-    /// state alike; the last two only once a send came back).
-    pub(super) fn queue_value(&self) -> Value {
+    /// Queued or released sends as `[{id, deadlineMs, attempts?, retryAtMs?}]` (snapshot and
+    /// persisted state alike; the last two only once a send was released).
+    fn sends_value(sends: &VecDeque<QueuedSend>) -> Value {
         Value::Array(
-            self.queue
+            sends
                 .iter()
                 .map(|s| {
                     ObjectWriter::new()
@@ -27,22 +27,6 @@ impl LifecycleMachine {
                             (s.attempts > 0).then_some(f64::from(s.attempts)),
                         )
                         .opt_num("retryAtMs", s.retry_at_ms)
-                        .build()
-                })
-                .collect(),
-        )
-    }
-
-    /// The released sends awaiting their outcome as `[{id, deadlineMs, attempts}]`.
-    fn sending_value(&self) -> Value {
-        Value::Array(
-            self.sending
-                .iter()
-                .map(|s| {
-                    ObjectWriter::new()
-                        .str("id", &s.id)
-                        .num("deadlineMs", s.deadline_ms)
-                        .num("attempts", f64::from(s.attempts))
                         .build()
                 })
                 .collect(),
@@ -65,8 +49,8 @@ impl LifecycleMachine {
                         .collect(),
                 ),
             )
-            .field("queue", self.queue_value())
-            .field("sending", self.sending_value())
+            .field("queue", Self::sends_value(&self.queue))
+            .field("sending", Self::sends_value(&self.sending))
             .field("identity", identity_value(self.identity.as_ref()))
             .num("restarts", f64::from(self.restarts))
             .num("autoRestarts", f64::from(self.auto_restarts))
@@ -143,8 +127,8 @@ impl LifecycleMachine {
                 self.paused
                     .map_or(Value::Null, |p| Value::String(p.as_str().to_string())),
             )
-            .field("queue", self.queue_value())
-            .field("sending", self.sending_value())
+            .field("queue", Self::sends_value(&self.queue))
+            .field("sending", Self::sends_value(&self.sending))
             .field("identity", identity_value(self.identity.as_ref()))
             .bool("identityVerified", self.identity_verified)
             .field("maintenanceDoneMs", num(self.maintenance_done_ms))
@@ -168,40 +152,10 @@ impl LifecycleMachine {
         let status = status_field(&v, "status")?.ok_or_else(|| bad("status missing"))?;
         let budget = RetryBudget::from_value(v.get("budget").unwrap_or(&Value::Null))
             .map_err(|e| bad(&e.message))?;
-        let queue = match v.get("queue") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    Ok(QueuedSend {
-                        id: id_field(item)?,
-                        deadline_ms: req_num(item, "deadlineMs")?,
-                        // Absent in older snapshots and for sends never released.
-                        attempts: match opt_num(item, "attempts")? {
-                            None => 0,
-                            Some(_) => count_field(item, "attempts")?,
-                        },
-                        retry_at_ms: opt_num(item, "retryAtMs")?,
-                    })
-                })
-                .collect::<Result<VecDeque<_>>>()?,
-            _ => return Err(bad("queue missing")),
-        };
+        let queue = sends_field(&v, "queue")?.ok_or_else(|| bad("queue missing"))?;
         // Added later: absent in older snapshots, whose hosts tracked released sends themselves.
-        let sending = match v.get("sending") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) if items.len() <= opts.max_queued_sends + 100_000 => items
-                .iter()
-                .map(|item| {
-                    Ok(SendingSend {
-                        id: id_field(item)?,
-                        deadline_ms: req_num(item, "deadlineMs")?,
-                        attempts: count_field(item, "attempts")?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(bad("sending")),
-        };
-        if queue.len() > opts.max_queued_sends.max(1) * 2 + 100_000 {
+        let sending = sends_field(&v, "sending")?.unwrap_or_default();
+        if queue.len().max(sending.len()) > opts.max_queued_sends.max(1) * 2 + 100_000 {
             return Err(bad("queue too long"));
         }
         let seen_event_ids = match v.get("seenEventIds") {
@@ -296,11 +250,33 @@ impl LifecycleMachine {
     }
 }
 
-fn id_field(item: &Value) -> Result<String> {
-    item.get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| bad("send entry without id"))
+/// `[{id, deadlineMs, attempts?, retryAtMs?}]`, or `None` when the field is absent.
+fn sends_field(v: &Value, key: &str) -> Result<Option<VecDeque<QueuedSend>>> {
+    let items = match v.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(bad(key)),
+    };
+    items
+        .iter()
+        .map(|item| {
+            Ok(QueuedSend {
+                id: item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("send entry without id"))?
+                    .to_string(),
+                deadline_ms: req_num(item, "deadlineMs")?,
+                // Absent for sends never released (and in older snapshots).
+                attempts: match opt_num(item, "attempts")? {
+                    None => 0,
+                    Some(_) => count_field(item, "attempts")?,
+                },
+                retry_at_ms: opt_num(item, "retryAtMs")?,
+            })
+        })
+        .collect::<Result<VecDeque<_>>>()
+        .map(Some)
 }
 
 fn op_value(op: Option<Op>) -> Value {

@@ -100,13 +100,13 @@ impl LifecycleMachine {
         if !self.can_release() {
             return;
         }
-        let (ready, waiting): (Vec<_>, Vec<_>) = self
-            .queue
-            .drain(..)
-            .partition(|send| send.retry_at_ms.is_none());
-        self.queue = waiting.into();
-        for send in ready {
-            self.release(send);
+        let mut i = 0;
+        while let Some(send) = self.queue.get(i) {
+            if send.retry_at_ms.is_some() {
+                i += 1; // waits for its retry time
+            } else if let Some(send) = self.queue.remove(i) {
+                self.release(send);
+            }
         }
     }
 

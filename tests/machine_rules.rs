@@ -1498,6 +1498,13 @@ fn a_send_that_may_have_been_delivered_is_never_sent_again() {
         assert!(held(&a).is_empty());
         assert!(released(&h.run_until(T0 + 3_600_000.0)).is_empty());
     }
+    // A 503 (the API did not take it) is retried like a 429.
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    let a = h.step(outcome("m1", false, Some(ErrorCode::Server), Some(503)));
+    assert_eq!(held(&a), [("m1".to_string(), 1)]);
+    assert_eq!(released(&h.next_deadline()), ["m1"]);
     // The host knows the request never left (connection refused): retried.
     let mut h = Host::default();
     h.working();

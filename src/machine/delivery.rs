@@ -6,13 +6,15 @@
 //! - HTTP 422 (`conflict`: the session was not in the expected state): the WORKING the machine
 //!   believed was stale. Certainly not delivered: re-read the status and hold the send until a fresh
 //!   status confirms WORKING (`hold_send`).
-//! - 429 (`rate_limited`), or `network` / `timeout` the host knows never left (`maybeDelivered:
-//!   false`): certainly not delivered, retried after a seeded backoff (never sooner than
-//!   Retry-After) while the send has attempts left (`maxSendAttempts`) and its deadline allows.
+//! - 429 (`rate_limited`), 503 (the API is unavailable: it did not take the request), or `network`
+//!   / `timeout` the host knows never left (`maybeDelivered: false`): certainly not delivered,
+//!   retried after a seeded backoff (never sooner than Retry-After) while the send has attempts left
+//!   (`maxSendAttempts`) and its deadline allows.
 //! - Anything else is given up (`reject_send` with the outcome's code). That includes every outcome
-//!   that may follow a delivery — a `timeout` / `network` error after the request left, a 5xx, or
-//!   a host that lost the request (`closed`): a duplicate message is worse than a missed one, so
-//!   such a send is never sent again; the caller learns it may or may not have gone out.
+//!   that may follow a delivery — a `timeout` / `network` error after the request left, any other
+//!   5xx (a 500 / 502 / 504 can come after the engine sent it), or a host that lost the request
+//!   (`closed`): a duplicate message is worse than a missed one, so such a send is never sent
+//!   again; the caller learns it may or may not have gone out.
 
 use std::collections::VecDeque;
 
@@ -129,8 +131,10 @@ impl LifecycleMachine {
             ErrorCode::RateLimited if left => {
                 Verdict::RetryIn(self.send_retry_delay(outcome, send))
             }
-            ErrorCode::Network | ErrorCode::Timeout
-                if left && outcome.maybe_delivered == Some(false) =>
+            ErrorCode::Server | ErrorCode::Network | ErrorCode::Timeout
+                if left
+                    && (outcome.http_status == Some(503)
+                        || outcome.maybe_delivered == Some(false)) =>
             {
                 Verdict::RetryIn(self.send_retry_delay(outcome, send))
             }

@@ -49,7 +49,7 @@ impl Default for MachineOptions {
             debounce_ms: 10_000.0,
             max_queued_sends: 1000,
             send_timeout_ms: 120_000.0,
-            max_send_attempts: 4,
+            max_send_attempts: 20,
             send_retry_base_ms: 1_000.0,
             send_retry_cap_ms: 30_000.0,
             maintenance: None,

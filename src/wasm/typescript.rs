@@ -54,7 +54,7 @@ export interface BackoffOptions {
   /** Growth per attempt (default 2). */
   factor?: number;
   jitter?: "full" | "equal" | "decorrelated" | "none";
-  /** Delays handed out before `next()` returns undefined (default 10). */
+  /** Delays handed out before `next()` returns undefined (default 20). */
   maxAttempts?: number;
   /** Stop once the delays handed out add up to this many ms. */
   maxElapsedMs?: number;
@@ -77,7 +77,7 @@ export interface MachineOptions {
   /** A queued send not released within this is rejected with `send_timeout`; a send handed back
    *  or retried keeps this deadline. */
   sendTimeoutMs?: number;
-  /** Releases of one send at most: each 422 hand-back or 429 retry uses one (default 4). */
+  /** Releases of one send at most: each 422 hand-back or 429 / 503 retry uses one (default 20). */
   maxSendAttempts?: number;
   /** Backoff of a rate-limited send: first delay and cap in ms, full jitter from `seed`, never
    *  below Retry-After (defaults 1000 and 30000). */

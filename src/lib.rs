@@ -24,7 +24,7 @@ pub use backoff::{Backoff, BackoffOptions, Jitter};
 pub use budget::RetryBudget;
 pub use error::{ErrorCode, Result, WawpError};
 pub use identity::{IdentityVerdict, compare_identity, normalize_jid};
-pub use machine::{Action, CallResult, Event, LifecycleMachine, MachineOptions, Op};
+pub use machine::{Action, CallResult, Event, LifecycleMachine, MachineOptions, Op, SendOutcome};
 pub use retry_after::parse_retry_after;
 pub use status::{
     Me, SessionStatus, StatusReport, UiAction, decode_status_text, decode_status_value,

@@ -944,12 +944,20 @@ fn restores_a_snapshot_written_before_serde() {
     let again = LifecycleMachine::from_json(&m.to_json()).unwrap();
     assert_eq!(again, m);
     // The stored text and the new text hold the same values (serde_json writes 60000 as
-    // 60000.0 natively; the wasm writes with JSON.stringify, byte for byte the stored text).
-    let numbers = |v: &Value| v.to_string().replace(".0,", ",").replace(".0}", "}");
+    // 60000.0 natively; the wasm writes with JSON.stringify, byte for byte the stored text),
+    // plus what the delivery policy added since: its options (defaults) and no released send.
+    let mut written = payload::parse(&m.to_json()).unwrap();
+    let added = written.as_object_mut().unwrap();
+    assert_eq!(added.remove("sending"), Some(serde_json::json!([])));
+    let options = added.get_mut("options").unwrap().as_object_mut().unwrap();
     assert_eq!(
-        numbers(&payload::parse(&m.to_json()).unwrap()),
-        numbers(&payload::parse(stored).unwrap())
+        options.remove("maxSendAttempts"),
+        Some(serde_json::json!(20))
     );
+    assert!(options.remove("sendRetryBaseMs").is_some());
+    assert!(options.remove("sendRetryCapMs").is_some());
+    let numbers = |v: &Value| v.to_string().replace(".0,", ",").replace(".0}", "}");
+    assert_eq!(numbers(&written), numbers(&payload::parse(stored).unwrap()));
 }
 
 // ---- time ----------------------------------------------------------------------------------
@@ -1357,5 +1365,284 @@ fn send_refused_parses_from_its_js_shape() {
             id: "m1".into(),
             timeout_ms: Some(5000.0)
         }
+    );
+}
+
+// ---- a released send's outcome (delivery) --------------------------------------------------------
+
+fn outcome(id: &str, ok: bool, error: Option<ErrorCode>, http: Option<u16>) -> Event {
+    Event::SendResult(wawp_session::SendOutcome {
+        id: id.into(),
+        ok,
+        error,
+        http_status: http,
+        retry_after_ms: None,
+        maybe_delivered: None,
+    })
+}
+
+fn resolved(actions: &[Action]) -> Vec<String> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::ResolveSend { id } => Some(id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn held(actions: &[Action]) -> Vec<(String, u32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::HoldSend { id, attempts } => Some((id.clone(), *attempts)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A rate-limited answer (429) with an optional Retry-After.
+fn limited(h: &mut Host, id: &str, retry_after_ms: Option<f64>) -> Vec<Action> {
+    h.step(Event::SendResult(wawp_session::SendOutcome {
+        id: id.into(),
+        ok: false,
+        error: Some(ErrorCode::RateLimited),
+        http_status: Some(429),
+        retry_after_ms,
+        maybe_delivered: Some(false),
+    }))
+}
+
+#[test]
+fn a_delivered_send_resolves_once_and_a_repeated_report_changes_nothing() {
+    let mut h = Host::default();
+    h.working();
+    assert_eq!(released(&h.send("m1")), ["m1"]);
+    assert_eq!(h.m.sending().len(), 1);
+    // The same id asked again while it is out: still one send.
+    assert!(h.send("m1").is_empty());
+    let a = h.step(outcome("m1", true, None, Some(201)));
+    assert_eq!(resolved(&a), ["m1"]);
+    assert!(a.contains(&Action::Persist));
+    assert!(h.m.sending().is_empty());
+    assert!(h.step(outcome("m1", true, None, Some(201))).is_empty());
+    assert!(
+        h.step(outcome("never-released", true, None, None))
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_422_send_result_hands_the_send_back_like_send_refused() {
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    let a = h.step(outcome("m1", false, Some(ErrorCode::Conflict), Some(422)));
+    assert_eq!(held(&a), [("m1".to_string(), 1)]);
+    assert_eq!(calls(&a), [Op::Info]);
+    assert!(resolved(&a).is_empty() && rejected(&a).is_empty());
+    assert!(!h.m.can_release());
+    let a = h.ok(Op::Info, Some(r#"{"status":"WORKING"}"#));
+    assert_eq!(released(&a), ["m1"]);
+    assert_eq!(h.m.sending()[0].attempts, 2);
+}
+
+#[test]
+fn a_429_waits_for_retry_after_and_the_seeded_backoff_then_goes_out_again() {
+    let mut h = Host::new(MachineOptions {
+        seed: Some(7),
+        ..MachineOptions::default()
+    });
+    h.working();
+    h.send("m1");
+    let a = limited(&mut h, "m1", Some(5_000.0));
+    assert_eq!(held(&a), [("m1".to_string(), 1)]);
+    assert!(
+        calls(&a).is_empty(),
+        "a 429 is no reason to doubt the status"
+    );
+    let retry_at = h.m.poll_timeout().unwrap();
+    assert!(retry_at >= T0 + 5_000.0, "never sooner than Retry-After");
+    // A new send meanwhile goes out at once: only m1 waits.
+    assert_eq!(released(&h.send("m2")), ["m2"]);
+    assert!(released(&h.at(retry_at - 1.0)).is_empty());
+    assert_eq!(released(&h.at(retry_at)), ["m1"]);
+    // The same seed gives the same delay.
+    let mut again = Host::new(MachineOptions {
+        seed: Some(7),
+        ..MachineOptions::default()
+    });
+    again.working();
+    again.send("m1");
+    limited(&mut again, "m1", None);
+    let mut other = Host::new(MachineOptions {
+        seed: Some(7),
+        ..MachineOptions::default()
+    });
+    other.working();
+    other.send("m1");
+    limited(&mut other, "m1", None);
+    assert_eq!(again.m.poll_timeout(), other.m.poll_timeout());
+    assert!(again.m.poll_timeout().unwrap() >= T0 + 250.0);
+}
+
+#[test]
+fn the_attempt_budget_gives_a_send_up_with_the_last_reason() {
+    let mut h = Host::new(MachineOptions {
+        max_send_attempts: 2,
+        ..MachineOptions::default()
+    });
+    h.working();
+    h.send("m1");
+    limited(&mut h, "m1", None);
+    assert_eq!(released(&h.next_deadline()), ["m1"]);
+    let a = limited(&mut h, "m1", None);
+    assert_eq!(rejected(&a), [("m1".to_string(), ErrorCode::RateLimited)]);
+    assert!(held(&a).is_empty());
+    assert_eq!(h.m.queued_sends(), 0);
+    // A 422 on the last attempt is given up as conflict.
+    h.send("m2");
+    h.step(outcome("m2", false, Some(ErrorCode::Conflict), Some(422)));
+    h.ok(Op::Info, Some(r#"{"status":"WORKING"}"#));
+    let a = h.step(outcome("m2", false, Some(ErrorCode::Conflict), Some(422)));
+    assert_eq!(rejected(&a), [("m2".to_string(), ErrorCode::Conflict)]);
+}
+
+#[test]
+fn a_retry_that_would_land_after_the_deadline_is_given_up_now() {
+    let mut h = Host::default();
+    h.working();
+    h.step(Event::Send {
+        id: "m1".into(),
+        timeout_ms: Some(10_000.0),
+    });
+    let a = limited(&mut h, "m1", Some(60_000.0));
+    assert_eq!(rejected(&a), [("m1".to_string(), ErrorCode::RateLimited)]);
+}
+
+#[test]
+fn a_send_that_may_have_been_delivered_is_never_sent_again() {
+    // Timeout or network error after the request left, a 5xx, a host that lost the request: a
+    // duplicate is worse than a miss, so each is given up with its own code.
+    for (code, http) in [
+        (ErrorCode::Timeout, None),
+        (ErrorCode::Network, None),
+        (ErrorCode::Server, Some(502)),
+        (ErrorCode::Closed, None),
+        (ErrorCode::BadRequest, Some(400)),
+    ] {
+        let mut h = Host::default();
+        h.working();
+        h.send("m1");
+        let a = h.step(outcome("m1", false, Some(code), http));
+        assert_eq!(rejected(&a), [("m1".to_string(), code)], "{code:?}");
+        assert!(held(&a).is_empty());
+        assert!(released(&h.run_until(T0 + 3_600_000.0)).is_empty());
+    }
+    // A 503 (the API did not take it) is retried like a 429.
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    let a = h.step(outcome("m1", false, Some(ErrorCode::Server), Some(503)));
+    assert_eq!(held(&a), [("m1".to_string(), 1)]);
+    assert_eq!(released(&h.next_deadline()), ["m1"]);
+    // The host knows the request never left (connection refused): retried.
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    let a = h.step(Event::SendResult(wawp_session::SendOutcome {
+        id: "m1".into(),
+        ok: false,
+        error: Some(ErrorCode::Network),
+        http_status: None,
+        retry_after_ms: None,
+        maybe_delivered: Some(false),
+    }));
+    assert_eq!(held(&a), [("m1".to_string(), 1)]);
+    assert_eq!(released(&h.next_deadline()), ["m1"]);
+}
+
+#[test]
+fn sends_out_and_waiting_for_a_retry_survive_to_json_and_a_new_host_reports_the_lost_one() {
+    let mut h = Host::default();
+    h.working();
+    h.send("m1");
+    h.send("m2");
+    limited(&mut h, "m1", Some(2_000.0));
+    let json = h.m.to_json();
+    assert!(json.contains(r#""sending":[{"id":"m2","#), "{json}");
+    assert!(json.contains(r#""attempts":1,"retryAtMs":"#), "{json}");
+    let mut restored = LifecycleMachine::from_json(&json).unwrap();
+    assert_eq!(restored.to_json(), json);
+    assert_eq!(restored.sending()[0].id, "m2");
+    // The new process answers the request that died with the old one.
+    restored.handle(outcome("m2", false, Some(ErrorCode::Closed), None), h.now);
+    let a: Vec<_> = std::iter::from_fn(|| restored.poll_action()).collect();
+    assert_eq!(rejected(&a), [("m2".to_string(), ErrorCode::Closed)]);
+    // The retry time came along.
+    let at = restored.poll_timeout().unwrap();
+    restored.handle(Event::Timeout, at);
+    let a: Vec<_> = std::iter::from_fn(|| restored.poll_action()).collect();
+    assert_eq!(released(&a), ["m1"]);
+    // A snapshot from before sends were tracked still restores.
+    let old = json
+        .split(r#","sending":["#)
+        .next()
+        .map(|head| {
+            format!(
+                "{head}{}",
+                &json[json.find(r#"],"identity""#).unwrap() + 1..]
+            )
+        })
+        .unwrap();
+    assert!(!old.contains("sending"));
+    assert!(
+        LifecycleMachine::from_json(&old)
+            .unwrap()
+            .sending()
+            .is_empty()
+    );
+}
+
+#[test]
+fn send_result_parses_from_its_js_shape_and_refuses_bad_fields() {
+    let e = Event::from_json(
+        r#"{"type":"send_result","id":"m1","ok":false,"error":"rate_limited","httpStatus":429,"retryAfterMs":1500,"maybeDelivered":false}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        e,
+        Event::SendResult(wawp_session::SendOutcome {
+            id: "m1".into(),
+            ok: false,
+            error: Some(ErrorCode::RateLimited),
+            http_status: Some(429),
+            retry_after_ms: Some(1500.0),
+            maybe_delivered: Some(false),
+        })
+    );
+    for bad in [
+        r#"{"type":"send_result","ok":true}"#,
+        r#"{"type":"send_result","id":"m1"}"#,
+        r#"{"type":"send_result","id":"m1","ok":false,"maybeDelivered":"no"}"#,
+        r#"{"type":"send_result","id":"m1","ok":false,"error":"nope"}"#,
+    ] {
+        assert_eq!(
+            Event::from_json(bad).unwrap_err().code,
+            ErrorCode::InvalidPayload,
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        Action::HoldSend {
+            id: "m1".into(),
+            attempts: 2
+        }
+        .to_json(),
+        r#"{"type":"hold_send","id":"m1","attempts":2}"#
+    );
+    assert_eq!(
+        Action::ResolveSend { id: "m1".into() }.to_json(),
+        r#"{"type":"resolve_send","id":"m1"}"#
     );
 }

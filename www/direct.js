@@ -36,7 +36,8 @@ export async function createDirectBackend({ apiBase, token, timingScale }) {
   const onMessage = (update) => session && publish(session.instanceId, `event: message\ndata: ${JSON.stringify(update)}\n\n`);
   const scale = timingScale > 0 ? timingScale : 1;
   const baseUrl = new URL(apiBase, location.href).href.replace(/\/$/, "");
-  const clientFor = (instanceId) => new WawpClient({ accessToken: token, baseUrl, instanceId, retry: { maxAttempts: 3, baseMs: 200 } });
+  // Sends get a client that never retries: whether a failed send goes again is the machine's call.
+  const clientFor = (instanceId, retry = { maxAttempts: 3, baseMs: 200 }) => new WawpClient({ accessToken: token, baseUrl, instanceId, retry });
   let session = null;
 
   function machineOptions(expectedJid) {
@@ -53,7 +54,7 @@ export async function createDirectBackend({ apiBase, token, timingScale }) {
     const history = [];
     const messages = new Map();
     const s = {
-      instanceId, client, history, messages, notifications: [], identity: null, me: null, lastError: null,
+      instanceId, client, sender: clientFor(instanceId, false), history, messages, notifications: [], identity: null, me: null, lastError: null,
       pending: new Set(), supervisor: null, pollTimer: 0, closed: false,
     };
     const noteStatus = () => {
@@ -136,7 +137,7 @@ export async function createDirectBackend({ apiBase, token, timingScale }) {
     s.supervisor
       .sendWhenReady(() => {
         setMessage(s, id, { state: "sending" });
-        return s.client.sendText(chatId, text);
+        return s.sender.sendText(chatId, text);
       })
       .then(
         (sent) => setMessage(s, id, { state: "sent", doneMs: Date.now(), ...(sent?.id ? { messageId: sent.id } : {}) }),

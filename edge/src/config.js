@@ -52,13 +52,15 @@ export function flavor(env) {
   return env.WAWP_FLAVOR === "waha" ? "waha" : "wawp";
 }
 
-/** Retries of a send the client may repeat itself (only when non-delivery is certain). */
-const SEND_RETRY = { baseMs: 250, capMs: 4000, maxAttempts: 3 };
+/** Retries of the requests the worker makes outside the machine (QR image, pairing code, create,
+ *  delete): idempotent ones only, as the client's `mayRetry` allows. */
+const DIRECT_RETRY = { baseMs: 250, capMs: 4000, maxAttempts: 3 };
 
 /**
- * A client for one instance (or, without `instanceId`, for `create`). With `forMachine`, it never
- * retries: the lifecycle machine owns retries of its calls (backoff + Retry-After through the
- * alarm), so a Durable Object never sleeps inside a request.
+ * A client for one instance (or, without `instanceId`, for `create`). With `forMachine` (the
+ * machine's calls and every send), it never retries: the lifecycle machine owns those retries
+ * (backoff + Retry-After through the alarm, a send's attempt budget), so a Durable Object never
+ * sleeps inside a request and a message is never sent on a decision made outside the machine.
  */
 export function apiClient(env, { instanceId, sessionName, forMachine = false } = {}) {
   const opts = {
@@ -66,7 +68,7 @@ export function apiClient(env, { instanceId, sessionName, forMachine = false } =
     baseUrl: env.WAWP_BASE_URL || undefined,
     flavor: flavor(env),
     timeoutMs: Number(env.API_TIMEOUT_MS) > 0 ? Number(env.API_TIMEOUT_MS) : undefined,
-    retry: forMachine ? false : SEND_RETRY,
+    retry: forMachine ? false : DIRECT_RETRY,
   };
   if (instanceId) opts.instanceId = instanceId;
   const session = sessionName || env.WAHA_SESSION || (opts.flavor === "waha" ? instanceId : undefined);

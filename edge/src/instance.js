@@ -28,11 +28,9 @@ const SCHEMA = [
      at_ms REAL NOT NULL, PRIMARY KEY (reason, episode))`,
 ];
 
-/** Message states: queued → sending → sent | rejected (queued → rejected on a machine reject). */
+/** Message states: queued → sending → sent | rejected; sending → queued when the machine holds a
+ *  send again (hold_send: a 422 hand-back or a 429 retry). */
 const MESSAGE_STATES = ["queued", "sending", "sent", "rejected"];
-/** A send the API refused with one of these certainly did not go out: queue it again (bounded). */
-const NOT_DELIVERED_HTTP = new Set([422, 429]);
-const MAX_SEND_ATTEMPTS = 3;
 /** How long an HTTP request waits for the calls it caused before answering with the current view. */
 const RESPONSE_WAIT_MS = 5_000;
 /** An alarm waits longer: nobody is waiting for it, and its I/O should finish inside it. */
@@ -157,34 +155,24 @@ export class InstanceSupervisor {
     this.#recoverAfterRestart();
   }
 
-  /** A workerd restart loses in-flight HTTP: calls get a `network` answer (the machine retries them
-   *  with backoff), a send that was on the wire is settled as `closed` (it may or may not have
-   *  been delivered, and a duplicate is worse than a miss), and queued rows the machine does not
-   *  know are handed to it again. */
+  /** A workerd restart loses in-flight HTTP: calls get a `network` answer and sends on the wire a
+   *  `closed` one (the machine decides what follows), and queued rows the machine does not hold
+   *  are handed to it again. */
   #recoverAfterRestart() {
     const lostCalls = this.instance.inflightCalls;
     this.instance.inflightCalls = [];
+    const { queue = [], sending = [] } = this.machine.snapshot();
+    const out = new Set(sending.map((send) => send.id));
     for (const row of this.#rows("SELECT id FROM messages WHERE state = 'sending'")) {
-      this.#settleMessage(row.id, "rejected", { code: "closed" });
+      if (out.has(row.id)) this.#step({ type: "send_result", id: row.id, ok: false, error: "closed" }, "call");
+      else this.#settleMessage(row.id, "rejected", { code: "closed" }); // stored before the machine tracked sends
     }
     this.#saveInstance();
-    for (const op of lostCalls) {
-      this.#step({ type: "result", op, ok: false, error: "network" }, "call");
-    }
-    const known = this.#machineQueueIds();
+    for (const op of lostCalls) this.#step({ type: "result", op, ok: false, error: "network" }, "call");
+    const held = new Set(queue.map((send) => send.id));
     for (const row of this.#rows("SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
-      if (known && known.has(row.id)) continue;
-      if (!known && this.machine.queuedSends > 0) break;
-      this.#step(sendEvent(row.id, row.timeout_ms), "call");
+      if (!held.has(row.id)) this.#step(sendEvent(row.id, row.timeout_ms), "call");
     }
-  }
-
-  /** Ids of the sends the machine holds, when its snapshot lists them. */
-  #machineQueueIds() {
-    const snapshot = this.machine.snapshot();
-    const queue = snapshot?.queue ?? snapshot?.queuedSends;
-    if (!Array.isArray(queue)) return null;
-    return new Set(queue.map((entry) => (typeof entry === "string" ? entry : entry?.id)));
   }
 
   // ---------------------------------------------------------------- the step loop
@@ -238,6 +226,12 @@ export class InstanceSupervisor {
           break;
         case "reject_send":
           this.#settleMessage(action.id, "rejected", { code: action.code });
+          break;
+        case "resolve_send":
+          this.#settleMessage(action.id, "sent");
+          break;
+        case "hold_send":
+          this.#settleMessage(action.id, "queued");
           break;
         case "identity":
           this.instance.identity = action.me ? { verdict: action.verdict, me: action.me } : { verdict: action.verdict };
@@ -327,27 +321,31 @@ export class InstanceSupervisor {
   }
 
   async #performCall(op) {
-    const generation = this.generation;
-    let result;
-    try {
-      const body = await invokeOp(this.#client({ forMachine: true }), op);
-      if (generation !== this.generation) return;
-      result = { type: "result", op, ok: true, body: body ?? null };
-      this.#learnFromBody(op, body);
-    } catch (err) {
-      if (generation !== this.generation) return;
-      const { code, message } = describeError(this.env, err);
-      result = { type: "result", op, ok: false, error: code };
-      if (typeof err?.httpStatus === "number") result.httpStatus = err.httpStatus;
-      if (typeof err?.retryAfterMs === "number") result.retryAfterMs = err.retryAfterMs;
-      this.instance.lastError = { code, message, op, atMs: Date.now() };
-    }
-    if (generation !== this.generation || !this.machine) return;
+    const outcome = await this.#attempt(op, (client) => invokeOp(client, op));
+    if (!outcome) return;
+    const { body, ...fields } = outcome;
+    if (fields.ok) this.#learnFromBody(op, body);
     const pending = this.instance.inflightCalls;
     const index = pending.indexOf(op);
     if (index >= 0) pending.splice(index, 1);
-    const next = this.#step(result, op === "info" || op === "me" ? "poll" : "call");
-    await Promise.allSettled([...next.calls, ...next.deliveries.values()]);
+    const result = { type: "result", op, ...fields, ...(fields.ok && { body: body ?? null }) };
+    await this.#stepThrough(result, op === "info" || op === "me" ? "poll" : "call");
+  }
+
+  /** One request for the machine, with a client that never retries (the machine decides that):
+   *  `{ok: true, body}` or a failure's event fields (kept as the last error); `null` when the
+   *  instance was deleted meanwhile. */
+  async #attempt(op, request) {
+    const generation = this.generation;
+    const answer = await Promise.resolve(this.#client({ forMachine: true }))
+      .then(request)
+      .then((body) => ({ ok: true, body }), (err) => ({ ok: false, err }));
+    if (generation !== this.generation || !this.machine) return null;
+    if (answer.ok) return answer;
+    const { code, message } = describeError(this.env, answer.err);
+    this.instance.lastError = { code, message, op, atMs: Date.now() };
+    const { httpStatus, retryAfterMs } = answer.err ?? {};
+    return { ok: false, error: code, ...(typeof httpStatus === "number" && { httpStatus }), ...(typeof retryAfterMs === "number" && { retryAfterMs }) };
   }
 
   /** `info` and `me` answers refresh the report, the linked account and the server name. */
@@ -373,43 +371,32 @@ export class InstanceSupervisor {
     }
   }
 
+  /** Performs a released send once and reports the outcome; the machine resolves, holds or rejects it. */
   async #deliver(id) {
-    const generation = this.generation;
-    const [row] = this.#rows("SELECT chat_id, text, attempts FROM messages WHERE id = ?", id);
+    const [row] = this.#rows("SELECT chat_id, text FROM messages WHERE id = ?", id);
     if (!row) return;
-    try {
-      const sent = await this.#client().sendText(row.chat_id, row.text);
-      if (generation !== this.generation) return;
-      this.#settleMessage(id, "sent", { messageId: sent?.id ?? null });
-    } catch (err) {
-      if (generation !== this.generation || !this.machine) return;
-      const { code, message } = describeError(this.env, err);
-      this.instance.lastError = { code, message, op: "send", atMs: Date.now() };
-      if (NOT_DELIVERED_HTTP.has(err?.httpStatus) && row.attempts + 1 < MAX_SEND_ATTEMPTS) {
-        this.sql.exec("UPDATE messages SET state = 'queued', attempts = attempts + 1 WHERE id = ?", id);
-        this.#broadcastMessage(id);
-        const [again] = this.#rows("SELECT timeout_ms FROM messages WHERE id = ?", id);
-        // 422: the session was not WORKING after all (stale status) — the machine re-reads it and
-        // holds the message until a fresh status says WORKING. 429: simply queue it again.
-        const event = sendEvent(id, again?.timeout_ms);
-        if (err?.httpStatus === 422) event.type = "send_refused";
-        await this.#step(event, "call").deliveries.get(id);
-        return;
-      }
-      this.#settleMessage(id, "rejected", { code });
-    }
+    const outcome = await this.#attempt("send", (client) => client.sendText(row.chat_id, row.text));
+    if (!outcome) return;
+    const { body, ...fields } = outcome;
+    if (typeof body?.id === "string") this.sql.exec("UPDATE messages SET message_id = ? WHERE id = ?", body.id, id);
+    await this.#stepThrough({ type: "send_result", id, ...fields }, "call");
   }
 
-  /** Moves a message row forward; `sent` and `rejected` are final and never left again, which is
-   *  what makes delivery exactly-once across retries and restarts. */
-  #settleMessage(id, state, { code = null, messageId = null } = {}) {
+  /** A step whose I/O this caller waits for (an answer, an outcome: what they start comes next). */
+  async #stepThrough(event, source) {
+    const next = this.#step(event, source);
+    await Promise.allSettled([...next.calls, ...next.deliveries.values()]);
+  }
+
+  /** Moves a message row as the machine says; `sent` and `rejected` are final and never left
+   *  again, which is what keeps a message's outcome single across restarts. */
+  #settleMessage(id, state, { code = null } = {}) {
     const final = state === "sent" || state === "rejected";
     const cursor = this.sql.exec(
-      `UPDATE messages SET state = ?, code = ?, message_id = ?, done_ms = ?
+      `UPDATE messages SET state = ?, code = ?, done_ms = ?
         WHERE id = ? AND state NOT IN ('sent', 'rejected')`,
       state,
       code,
-      messageId,
       final ? Date.now() : null,
       id,
     );
@@ -774,6 +761,10 @@ function rejectionMessage(code) {
       return "the linked WhatsApp account is not the expected one";
     case "closed":
       return "the edge restarted while this message was being sent; it may or may not have been delivered";
+    case "timeout":
+    case "network":
+    case "server":
+      return "the API did not confirm this message; it may or may not have been delivered, and is not sent again";
     default:
       return `the message was rejected (${code})`;
   }

@@ -2,12 +2,16 @@
 // Start-on-send through the edge in real workerd: concurrent sends on a STOPPED instance start it
 // once and are each delivered once; a send made while STARTING survives a workerd process restart
 // (same persistence directory) and is delivered exactly once afterwards; delete wipes the disk.
+// What happens to a send the API did not take is the machine's delivery policy, not the worker's:
+// a 429 is retried on the machine's alarm, a 422 (stale WORKING) is handed back until a fresh
+// status, and a send that may have been delivered (timeout after it left) is never sent again.
 
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { WawpClient } from "../../pkg/src/entry-node.js";
 import { startEdge } from "../dev.mjs";
 import {
   TOKEN,
@@ -144,4 +148,77 @@ test("a send made while STARTING survives a workerd restart and is delivered exa
   assert.equal(gone.known, false);
   assert.deepEqual(await messages(current, id), []);
   assert.deepEqual((await call(current.url, "GET", `/instances/${id}/stability`)).body.timeline, []);
+});
+
+/** An instance WORKING in the simulator and in the edge's machine (no expected JID). */
+async function workingInstance(sim, edge) {
+  const id = await seedInstance(sim, { status: "WORKING" });
+  await call(edge.url, "POST", `/instances/${id}/warm-boot`);
+  await waitForStatus(edge, id, "WORKING");
+  return id;
+}
+
+/** The stack's send requests (an injected 429 is answered before the simulator reads the instance
+ *  id, so these are matched by path; each test has its own simulator). */
+async function sendRequests(sim) {
+  return (await simLog(sim)).requests.filter((r) => r.path.startsWith("/v2/send/text"));
+}
+
+test("a 429 on a send: the machine retries it on its alarm after Retry-After, one request per attempt", async (t) => {
+  const { sim, edge } = await startStack();
+  t.after(() => sim.close());
+  t.after(() => edge.close());
+  const id = await workingInstance(sim, edge);
+  // The send meets a 429 (Retry-After 1 s): the client does not retry, the machine does.
+  await call(sim.url, "POST", "/__sim/faults", { burst429: { count: 1, retryAfterS: 1 } });
+  const text = "after a 429";
+  const sent = await call(edge.url, "POST", `/instances/${id}/send`, { chatId: "15550003333@c.us", text });
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  assert.equal(sent.body.state, "queued", "held by the machine for its retry time");
+  const [row] = await waitFor("the message sent", async () => {
+    const all = await messages(edge, id);
+    return all[0]?.state === "sent" ? all : false;
+  });
+  const requests = await sendRequests(sim);
+  assert.deepEqual(requests.map((r) => r.httpStatus), [429, 200]);
+  assert.ok(requests[1].t - requests[0].t >= 990, `retried ${requests[1].t - requests[0].t} ms later, Retry-After 1 s`);
+  const deliveries = (await simLog(sim)).deliveries.filter((d) => d.text === text);
+  assert.equal(deliveries.length, 1);
+  assert.equal(row.messageId, deliveries[0].messageId);
+});
+
+test("a 422 (the edge's WORKING was stale): handed back, the machine re-reads, starts, and sends once", async (t) => {
+  const { sim, edge } = await startStack();
+  t.after(() => sim.close());
+  t.after(() => edge.close());
+  const id = await workingInstance(sim, edge);
+  // The session stops behind the edge's back: the webhook saying so is lost.
+  await call(sim.url, "POST", "/__sim/faults", { webhookDrop: 1 });
+  await new WawpClient({ accessToken: TOKEN, baseUrl: sim.url, instanceId: id, retry: false }).stop();
+  assert.equal((await instance(edge, id)).status, "WORKING", "the edge still believes WORKING");
+  await call(sim.url, "POST", "/__sim/faults", { webhookDrop: 0 });
+  const text = "after a stale WORKING";
+  await call(edge.url, "POST", `/instances/${id}/send`, { chatId: "15550003334@c.us", text });
+  await waitFor("the message sent", async () => (await messages(edge, id))[0]?.state === "sent");
+  assert.deepEqual((await sendRequests(sim)).map((r) => r.httpStatus), [422, 200]);
+  assert.ok((await simRequests(sim, id, "start")).length >= 1, "the re-read found it stopped and started it");
+  assert.equal((await simLog(sim)).deliveries.filter((d) => d.text === text).length, 1);
+});
+
+test("a send that timed out after it left may have been delivered: rejected with timeout, never sent again", async (t) => {
+  const { sim, edge } = await startStack({ env: { API_TIMEOUT_MS: "300" } });
+  t.after(() => sim.close());
+  t.after(() => edge.close());
+  const id = await workingInstance(sim, edge);
+  await call(sim.url, "POST", "/__sim/faults", { latencyMs: 60 * 1000 }); // 1 s at 60x: past the client's 300 ms
+  const text = "maybe delivered";
+  const sent = await call(edge.url, "POST", `/instances/${id}/send`, { chatId: "15550003335@c.us", text });
+  await call(sim.url, "POST", "/__sim/faults", { latencyMs: 0 });
+  assert.equal(sent.body.error?.code, "timeout", JSON.stringify(sent.body));
+  assert.match(sent.body.error.message, /may or may not have been delivered/);
+  await sleep(1500); // the slow request lands meanwhile; nothing may follow it
+  assert.equal((await sendRequests(sim)).length, 1, "one request: never sent again");
+  const [row] = await messages(edge, id);
+  assert.equal(row.state, "rejected");
+  assert.equal(row.code, "timeout");
 });

@@ -2,14 +2,16 @@
 //! Random event sequences into the lifecycle machine, checking its invariants after every step
 //! (not only the absence of crashes):
 //! - at most one lifecycle call (start / restart / stop / logout) unanswered at any time;
-//! - a send is released only while WORKING, and every send resolves at most once;
+//! - a send is released only while WORKING and never twice before its outcome is reported, is
+//!   held again / resolved / rejected only once that outcome is in, and resolves at most once;
 //! - deadlines are finite, and `toJSON` / `fromJSON` round-trips at any point;
 //! - after a long quiet period every send has resolved (nothing is silently lost).
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
 use wawp_session::{
-    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus, StatusReport,
+    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SendOutcome, SessionStatus,
+    StatusReport,
 };
 
 const STATUSES: [SessionStatus; 10] = SessionStatus::ALL;
@@ -28,6 +30,8 @@ struct Harness {
     pending: Vec<Op>,
     sent: HashSet<String>,
     resolved: HashSet<String>,
+    /// Released sends whose outcome was not reported yet.
+    out: Vec<String>,
 }
 
 impl Harness {
@@ -46,9 +50,12 @@ impl Harness {
                 }
                 Action::ReleaseSend { id } => {
                     assert_eq!(self.machine.status(), SessionStatus::Working, "released {id} while not WORKING");
-                    self.resolve(id);
+                    assert!(self.sent.contains(&id) && !self.resolved.contains(&id), "released {id} after it resolved");
+                    assert!(!self.out.contains(&id), "released {id} twice before its outcome");
+                    self.out.push(id);
                 }
-                Action::RejectSend { id, .. } => self.resolve(id),
+                Action::HoldSend { id, .. } => assert!(!self.out.contains(&id), "held {id} while out"),
+                Action::RejectSend { id, .. } | Action::ResolveSend { id } => self.resolve(id),
                 _ => {}
             }
         }
@@ -59,6 +66,7 @@ impl Harness {
 
     fn resolve(&mut self, id: String) {
         assert!(self.sent.contains(&id), "resolved unknown send {id}");
+        assert!(!self.out.contains(&id), "resolved {id} before its outcome was reported");
         assert!(self.resolved.insert(id.clone()), "send {id} resolved twice");
     }
 
@@ -76,11 +84,12 @@ fuzz_target!(|data: &[u8]| {
         pending: Vec::new(),
         sent: HashSet::new(),
         resolved: HashSet::new(),
+        out: Vec::new(),
     };
     for (i, pair) in data.chunks(2).enumerate() {
         let (kind, arg) = (pair.first().copied().unwrap_or(0), pair.get(1).copied().unwrap_or(0));
         h.now += f64::from(arg) * 997.0;
-        match kind % 10 {
+        match kind % 11 {
             0 | 1 => {
                 let mut report = StatusReport::from_status(STATUSES[arg as usize % STATUSES.len()]);
                 if arg % 3 == 0 {
@@ -125,6 +134,23 @@ fuzz_target!(|data: &[u8]| {
                 3 => Event::UserStop,
                 _ => Event::UserLogout,
             }),
+            8 => {
+                // The outcome of a released send (or, with nothing out, a report nobody asked for).
+                let id = match h.out.len() {
+                    0 => format!("m{}", arg % 16),
+                    n => h.out.remove(arg as usize % n),
+                };
+                let (ok, error, http_status, maybe_delivered) = match arg % 7 {
+                    0 | 1 => (true, None, Some(201), None),
+                    2 => (false, Some(ErrorCode::Conflict), Some(422), None),
+                    3 => (false, Some(ErrorCode::RateLimited), Some(429), None),
+                    4 => (false, Some(ErrorCode::Network), None, Some(false)),
+                    5 => (false, Some(ErrorCode::Timeout), None, None),
+                    _ => (false, Some(ErrorCode::Closed), None, Some(arg % 2 == 0)),
+                };
+                let retry_after_ms = (arg % 3 == 0).then_some(f64::from(arg) * 300.0);
+                h.step(Event::SendResult(SendOutcome { id, ok, error, http_status, retry_after_ms, maybe_delivered }));
+            }
             7 => {
                 let json = h.machine.to_json();
                 let restored = LifecycleMachine::from_json(&json).expect("own snapshot restores");
@@ -141,6 +167,16 @@ fuzz_target!(|data: &[u8]| {
     }
     // Quiet period: answer what is pending with errors, let every deadline pass.
     for _ in 0..64 {
+        while let Some(id) = h.out.pop() {
+            h.step(Event::SendResult(SendOutcome {
+                id,
+                ok: false,
+                error: Some(ErrorCode::Closed),
+                http_status: None,
+                retry_after_ms: None,
+                maybe_delivered: None,
+            }));
+        }
         while let Some(op) = h.pending.pop() {
             h.step(Event::Result(CallResult {
                 op,

@@ -51,7 +51,10 @@ export declare class SessionSupervisor implements SessionSource {
   observe(input: StatusInput | WebhookEvent | WebhookEvent[]): void;
   /** Reads info; a STOPPED session is started in the background. */
   warmBoot(): Promise<StatusReport>;
-  /** Start-on-send: resolves with the task's result once WORKING, or rejects with a WawpError code. */
+  /** Start-on-send: resolves with the task's result once WORKING, or rejects with a WawpError code.
+   *  The task runs once per release; the machine decides whether a failure runs it again (422 stale
+   *  WORKING, 429 with Retry-After: `maxSendAttempts`) or is final (anything that may have delivered
+   *  it: a timeout, a 5xx). Give it a client with `retry: false`, or the client's retries add up. */
   sendWhenReady<T>(task: () => Promise<T> | T, opts?: SendOptions): Promise<T>;
   /** The UI's Retry button (restart). */
   retry(): Promise<void>;

@@ -1,7 +1,8 @@
 // SessionSupervisor: the lifecycle machine driven by a WawpClient and real timers. The machine
-// decides everything (when to start, restart, reject a send); this file performs its actions:
-// HTTP calls through the client, ONE timer at the machine's next deadline, releasing or
-// rejecting queued sends, and forwarding every action to `onEvent`. What a UI needs of all that is
+// decides everything (when to start, restart, release, retry, resolve or reject a send); this file
+// performs its actions: HTTP calls through the client, ONE timer at the machine's next deadline,
+// running a released send's task and reporting its outcome (`send_result`), settling sends as
+// the machine says, and forwarding every action to `onEvent`. What a UI needs of all that is
 // kept in a SessionStore (`subscribe` / `getSnapshot`, see store.js).
 
 import { LifecycleMachine, decodeStatus } from "./bindings.js";
@@ -25,7 +26,8 @@ export class SessionSupervisor {
   /** Events waiting for `handle`: a handle never runs while another one is draining. */
   #queue = [];
   #draining = false;
-  /** id → {task, resolve, reject} of sends the machine holds. */
+  /** id → {task, resolve, reject} of sends the machine holds or released, plus the last run's
+   *  outcome ({ok, value} or {ok, raw, error}). */
   #sends = new Map();
   #nextSendId = 1;
   /** op → the settled-promise of the call in flight for it. */
@@ -143,7 +145,7 @@ export class SessionSupervisor {
         settled({ state: "rejected", code: typeof err?.code === "string" ? err.code : "server" });
         settleError(err);
       };
-      this.#sends.set(id, { task, resolve, reject, timeoutMs: opts?.timeoutMs });
+      this.#sends.set(id, { task, resolve, reject });
       const event = { type: "send", id };
       if (opts?.timeoutMs !== undefined) event.timeoutMs = opts.timeoutMs;
       const entry = this.#enqueue(event);
@@ -310,26 +312,6 @@ export class SessionSupervisor {
     }
   }
 
-  /**
-   * A task that failed with `conflict` from HTTP 422 ("status is not as expected") certainly did
-   * not deliver, and the machine's WORKING was stale: hand the send back (`send_refused`), so it
-   * waits for a fresh status and runs again. Once per send; any other failure is the caller's.
-   */
-  #afterFailedTask(id, send, err) {
-    const refused = err instanceof WawpError && err.code === "conflict" && err.httpStatus === 422;
-    if (!refused || send.refused || this.#closed) {
-      send.reject(err);
-      return;
-    }
-    send.refused = true;
-    this.#sends.set(id, send);
-    const event = { type: "send_refused", id };
-    if (send.timeoutMs !== undefined) event.timeoutMs = send.timeoutMs;
-    this.#enqueue(event).handled.catch((error) => {
-      if (this.#sends.delete(id)) send.reject(error);
-    });
-  }
-
   /** One machine action. Returns the outcome promise for `call`s. */
   #perform(action, entry) {
     this.#emit(action);
@@ -338,18 +320,17 @@ export class SessionSupervisor {
         return this.#startCall(action.op, entry);
       case "release_send": {
         const send = this.#sends.get(action.id);
-        if (!send) return undefined;
-        this.#sends.delete(action.id);
-        Promise.resolve()
-          .then(() => send.task())
-          .then(send.resolve, (err) => this.#afterFailedTask(action.id, send, err));
+        if (send) this.#runTask(action.id, send);
         return undefined;
       }
+      case "resolve_send":
       case "reject_send": {
         const send = this.#sends.get(action.id);
         if (!send) return undefined;
         this.#sends.delete(action.id);
-        send.reject(new WawpError(action.code, `send rejected: ${action.code}`));
+        if (action.type === "resolve_send") send.resolve(send.value);
+        // The task's own error when it is what the machine gave up on (as the task threw it).
+        else send.reject(send.error?.code === action.code ? send.raw : new WawpError(action.code, `send rejected: ${action.code}`));
         return undefined;
       }
       case "persist":
@@ -359,6 +340,20 @@ export class SessionSupervisor {
         // ui, identity, clear_identity, notify_admin: for the host, via onEvent.
         return undefined;
     }
+  }
+
+  /** Runs a released send's task once and reports what came of it; the machine decides the rest. */
+  #runTask(id, send) {
+    Promise.resolve()
+      .then(() => send.task())
+      .then(
+        (value) => ({ ok: true, value }),
+        (raw) => ({ ok: false, raw, error: asWawpError(raw, "sendText") }),
+      )
+      .then((outcome) => {
+        Object.assign(send, outcome);
+        this.#enqueue({ type: "send_result", id, ...(outcome.ok ? { ok: true } : failureFields(outcome.error)) });
+      });
   }
 
   /** Runs a client call and answers the machine with its result. */
@@ -391,15 +386,7 @@ export class SessionSupervisor {
       this.#emit(
         result.ok ? { type: "result", op, ok: true } : { type: "result", op, ok: false, error: result.error.code },
       );
-      const event = { type: "result", op, ok: result.ok };
-      if (result.ok) {
-        event.body = result.body ?? null;
-      } else {
-        event.error = result.error.code;
-        if (result.error.httpStatus !== undefined) event.httpStatus = result.error.httpStatus;
-        if (result.error.retryAfterMs !== undefined) event.retryAfterMs = result.error.retryAfterMs;
-      }
-      this.#enqueue(event);
+      this.#enqueue(result.ok ? { type: "result", op, ok: true, body: result.body ?? null } : { type: "result", op, ...failureFields(result.error) });
     });
     return outcome;
   }
@@ -468,6 +455,11 @@ function statusInputs(input) {
     inputs.push(item);
   }
   return inputs;
+}
+
+/** A failed call's fields for a `result` / `send_result` event. */
+function failureFields({ code, httpStatus, retryAfterMs }) {
+  return { ok: false, error: code, ...(httpStatus !== undefined && { httpStatus }), ...(retryAfterMs !== undefined && { retryAfterMs }) };
 }
 
 function asWawpError(err, op) {

@@ -27,6 +27,15 @@ pub enum Action {
         id: String,
         code: ErrorCode,
     },
+    /// The released send was delivered: resolve it.
+    ResolveSend {
+        id: String,
+    },
+    /// The released send was not delivered and waits in the queue again (a retry or a hand-back).
+    HoldSend {
+        id: String,
+        attempts: u32,
+    },
     ClearIdentity,
     Identity {
         verdict: IdentityVerdict,

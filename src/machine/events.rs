@@ -1,7 +1,7 @@
 //! What goes into the machine: the JS `MachineEvent` shapes.
 
 use super::options::MAX_DURATION_MS;
-use super::{CallResult, Op};
+use super::{CallResult, Op, SendOutcome};
 use crate::error::{ErrorCode, Result, WawpError};
 use serde_json::Value;
 
@@ -20,13 +20,15 @@ pub enum Event {
         id: String,
         timeout_ms: Option<f64>,
     },
-    /// The API refused a released send because the session was not in the expected state (HTTP
-    /// 422 "status is not as expected"): it certainly was not delivered, and the WORKING the
-    /// machine believed was stale. The send is queued again until a fresh status says WORKING.
+    /// The API refused a released send with HTTP 422 ("status is not as expected"): the same as
+    /// `SendResult` with that failure (kept for hosts written before it; `timeout_ms` is unused,
+    /// the send keeps its deadline).
     SendRefused {
         id: String,
         timeout_ms: Option<f64>,
     },
+    /// What became of a released send (the machine decides the rest: see `delivery`).
+    SendResult(SendOutcome),
     Result(CallResult),
     /// The UI's Retry button: restart now, re-arming automation.
     UserRetry,
@@ -74,6 +76,25 @@ impl Event {
                 })
             }
             "result" => Ok(Event::Result(result_from_value(v)?)),
+            "send_result" => {
+                let id = v.str_field("id");
+                let (ok, error, http_status, retry_after_ms) = outcome_fields(v)?;
+                Ok(Event::SendResult(SendOutcome {
+                    id: id
+                        .ok_or_else(|| WawpError::invalid_payload("a send_result needs an id"))?
+                        .to_string(),
+                    ok,
+                    error,
+                    http_status,
+                    retry_after_ms,
+                    maybe_delivered: match v.present("maybeDelivered") {
+                        None => None,
+                        Some(b) => Some(b.as_bool().ok_or_else(|| {
+                            WawpError::invalid_payload("maybeDelivered must be a boolean")
+                        })?),
+                    },
+                }))
+            }
             "user_retry" => Ok(Event::UserRetry),
             "user_start" => Ok(Event::UserStart),
             "user_stop" => Ok(Event::UserStop),
@@ -93,6 +114,21 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
         .str_field("op")
         .and_then(Op::parse)
         .ok_or_else(|| WawpError::invalid_payload("a result needs a known op"))?;
+    let (ok, error, http_status, retry_after_ms) = outcome_fields(v)?;
+    Ok(CallResult {
+        op,
+        ok,
+        error,
+        http_status,
+        retry_after_ms,
+        body: v.get("body").cloned(),
+    })
+}
+
+/// `ok`, `error`, `httpStatus` and `retryAfterMs`: shared by `result` and `send_result`.
+type OutcomeFields = (bool, Option<ErrorCode>, Option<u16>, Option<f64>);
+
+fn outcome_fields(v: &Value) -> Result<OutcomeFields> {
     let ok = v
         .get("ok")
         .and_then(Value::as_bool)
@@ -127,14 +163,7 @@ fn result_from_value(v: &Value) -> Result<CallResult> {
             }
         },
     };
-    Ok(CallResult {
-        op,
-        ok,
-        error,
-        http_status,
-        retry_after_ms,
-        body: v.get("body").cloned(),
-    })
+    Ok((ok, error, http_status, retry_after_ms))
 }
 
 impl TryFrom<Value> for Event {

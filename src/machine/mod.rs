@@ -9,11 +9,13 @@
 //! One concept per file: `options` (what a host configures), `events` in and `actions` out,
 //! `timers` (the clock and every deadline), `calls` (lifecycle calls: single flight, retries),
 //! `reads` (`info` / `me`), `statuses` (what an observed status sets in motion), `restarts`
-//! (automatic restarts and pauses), `sends` (start-on-send queue), `identity`, `maintenance`
+//! (automatic restarts and pauses), `sends` (start-on-send queue), `delivery` (a released send's
+//! outcome: delivered, handed back, retried or given up), `identity`, `maintenance`
 //! (the weekly window) and `persistence` (snapshots). This file holds the state and `handle`.
 
 mod actions;
 mod calls;
+mod delivery;
 mod events;
 mod identity;
 mod maintenance;
@@ -27,6 +29,7 @@ mod timers;
 
 pub use actions::{Action, AdminReason};
 pub use calls::{CallResult, Op};
+pub use delivery::SendOutcome;
 pub use events::Event;
 pub use identity::IdentityState;
 pub use maintenance::Maintenance;
@@ -91,6 +94,8 @@ pub struct LifecycleMachine {
     failed_notified: bool,
     paused: Option<Pause>,
     queue: VecDeque<QueuedSend>,
+    /// Released sends whose outcome the host has not reported yet.
+    sending: VecDeque<QueuedSend>,
     identity: Option<IdentityState>,
     /// `me` answered during the current WORKING stretch. Every entry into WORKING asks again:
     /// a webhook lost during an unlink and re-pair must not hide a different phone.
@@ -137,6 +142,7 @@ impl LifecycleMachine {
             failed_notified: false,
             paused: None,
             queue: VecDeque::new(),
+            sending: VecDeque::new(),
             identity: None,
             identity_verified: false,
             maintenance_done_ms: None,
@@ -150,7 +156,7 @@ impl LifecycleMachine {
     pub fn handle(&mut self, event: Event, now_ms: f64) {
         let now = self.advance_clock(now_ms);
         // Deadlines that passed before this event are honoured first (a late host timer).
-        self.fire_due(now);
+        let retry_due = self.fire_due(now);
         match event {
             Event::Status(report) => self.on_webhook(&report, now),
             Event::WarmBoot => {
@@ -159,13 +165,8 @@ impl LifecycleMachine {
                 self.request_info(now);
             }
             Event::Send { id, timeout_ms } => self.on_send(id, timeout_ms, now),
-            Event::SendRefused { id, timeout_ms } => {
-                self.recheck_status = true;
-                self.dirty = true;
-                self.start_if_stopped = true;
-                self.request_info(now);
-                self.on_send(id, timeout_ms, now);
-            }
+            Event::SendRefused { id, .. } => self.on_send_result(SendOutcome::refused(id), now),
+            Event::SendResult(outcome) => self.on_send_result(outcome, now),
             Event::Result(result) => self.on_result(result, now),
             Event::UserRetry => {
                 self.rearm_automation();
@@ -184,6 +185,9 @@ impl LifecycleMachine {
             }
             Event::UserLogout => self.demand(Op::Logout, now),
             Event::Timeout => {}
+        }
+        if retry_due {
+            self.release_queue();
         }
         if self.dirty {
             self.dirty = false;

@@ -27,6 +27,12 @@ pub struct MachineOptions {
     pub debounce_ms: f64,
     pub max_queued_sends: usize,
     pub send_timeout_ms: f64,
+    /// Releases of one send at most (JS `maxSendAttempts`): a 429 or a 422 hand-back uses one.
+    pub max_send_attempts: u32,
+    /// First retry delay of a rate-limited send (JS `sendRetryBaseMs`; doubles, full jitter).
+    pub send_retry_base_ms: f64,
+    /// Longest retry delay of a send (JS `sendRetryCapMs`); Retry-After may ask for more.
+    pub send_retry_cap_ms: f64,
     pub maintenance: Option<Maintenance>,
     /// Reconciliation `info` when nothing was observed for this long while STARTING / SCAN_QR_CODE.
     pub reconcile_short_ms: f64,
@@ -55,6 +61,9 @@ impl Default for MachineOptions {
             debounce_ms: 10_000.0,
             max_queued_sends: 1000,
             send_timeout_ms: 120_000.0,
+            max_send_attempts: 20,
+            send_retry_base_ms: 1_000.0,
+            send_retry_cap_ms: 30_000.0,
             maintenance: None,
             reconcile_short_ms: 15_000.0,
             reconcile_long_ms: 300_000.0,
@@ -186,6 +195,15 @@ impl MachineOptions {
                 100_000.0,
             )? as usize,
             send_timeout_ms: duration_option(v, "sendTimeoutMs", d.send_timeout_ms, false)?,
+            max_send_attempts: whole_option(
+                v,
+                "maxSendAttempts",
+                f64::from(d.max_send_attempts),
+                1.0,
+                100.0,
+            )? as u32,
+            send_retry_base_ms: duration_option(v, "sendRetryBaseMs", d.send_retry_base_ms, false)?,
+            send_retry_cap_ms: duration_option(v, "sendRetryCapMs", d.send_retry_cap_ms, false)?,
             maintenance,
             reconcile_short_ms: duration_option(
                 v,

@@ -27,6 +27,8 @@ pub struct Snapshot<'a> {
     pub pending_op: Option<Op>,
     pub in_flight: Vec<Op>,
     pub queue: &'a VecDeque<QueuedSend>,
+    /// Released sends whose outcome the host has not reported yet.
+    pub sending: &'a VecDeque<QueuedSend>,
     pub identity: Option<&'a IdentityState>,
     pub restarts: u32,
     pub auto_restarts: u32,
@@ -82,6 +84,8 @@ struct Persisted<'a> {
     failed_notified: bool,
     paused: Option<Pause>,
     queue: &'a VecDeque<QueuedSend>,
+    /// Added with the delivery policy: absent in older snapshots.
+    sending: &'a VecDeque<QueuedSend>,
     identity: Option<&'a IdentityState>,
     identity_verified: bool,
     maintenance_done_ms: Option<f64>,
@@ -125,6 +129,7 @@ impl Serialize for LifecycleMachine {
             failed_notified: self.failed_notified,
             paused: self.paused,
             queue: &self.queue,
+            sending: &self.sending,
             identity: self.identity.as_ref(),
             identity_verified: self.identity_verified,
             maintenance_done_ms: self.maintenance_done_ms,
@@ -153,6 +158,7 @@ impl LifecycleMachine {
             pending_op: self.pending_op,
             in_flight: self.in_flight_ops(),
             queue: &self.queue,
+            sending: &self.sending,
             identity: self.identity.as_ref(),
             restarts: self.restarts,
             auto_restarts: self.auto_restarts,
@@ -186,23 +192,10 @@ impl LifecycleMachine {
         let status = status_field(v, "status")?.ok_or_else(|| bad("status missing"))?;
         let budget = RetryBudget::from_value(v.get("budget").unwrap_or(&Value::Null))
             .map_err(|e| bad(&e.message))?;
-        let queue = match v.get("queue") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    Ok(QueuedSend {
-                        id: item
-                            .get("id")
-                            .and_then(Value::as_str)
-                            .ok_or_else(|| bad("queue entry without id"))?
-                            .to_string(),
-                        deadline_ms: req_num(item, "deadlineMs")?,
-                    })
-                })
-                .collect::<Result<VecDeque<_>>>()?,
-            _ => return Err(bad("queue missing")),
-        };
-        if queue.len() > opts.max_queued_sends.max(1) * 2 + 100_000 {
+        let queue = sends_field(v, "queue")?.ok_or_else(|| bad("queue missing"))?;
+        // Added later: absent in older snapshots, whose hosts tracked released sends themselves.
+        let sending = sends_field(v, "sending")?.unwrap_or_default();
+        if queue.len().max(sending.len()) > opts.max_queued_sends.max(1) * 2 + 100_000 {
             return Err(bad("queue too long"));
         }
         let seen_event_ids = match v.get("seenEventIds") {
@@ -277,6 +270,7 @@ impl LifecycleMachine {
             failed_notified: req_bool(v, "failedNotified")?,
             paused,
             queue,
+            sending,
             identity,
             // Added after v1 snapshots were stored: absent, a stored identity counts as verified
             // (what the machine that wrote the snapshot assumed), so old snapshots still restore.
@@ -294,6 +288,35 @@ impl LifecycleMachine {
             dirty: false,
         })
     }
+}
+
+/// `[{id, deadlineMs, attempts?, retryAtMs?}]`, or `None` when the field is absent.
+fn sends_field(v: &Value, key: &str) -> Result<Option<VecDeque<QueuedSend>>> {
+    let items = match v.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(bad(key)),
+    };
+    items
+        .iter()
+        .map(|item| {
+            Ok(QueuedSend {
+                id: item
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("send entry without id"))?
+                    .to_string(),
+                deadline_ms: req_num(item, "deadlineMs")?,
+                // Absent for sends never released (and in older snapshots).
+                attempts: match opt_num(item, "attempts")? {
+                    None => 0,
+                    Some(_) => count_field(item, "attempts")?,
+                },
+                retry_at_ms: opt_num(item, "retryAtMs")?,
+            })
+        })
+        .collect::<Result<VecDeque<_>>>()
+        .map(Some)
 }
 
 fn bad(what: &str) -> WawpError {

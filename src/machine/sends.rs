@@ -10,6 +10,16 @@ use crate::status::SessionStatus;
 pub struct QueuedSend {
     pub id: String,
     pub deadline_ms: f64,
+    /// Releases so far (0 until a retry or a hand-back brings it back).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// A retried send waits for this time (then clears it) besides WORKING.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<f64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl LifecycleMachine {
@@ -28,8 +38,8 @@ impl LifecycleMachine {
     }
 
     pub(super) fn on_send(&mut self, id: String, timeout_ms: Option<f64>, now: f64) {
-        if self.queue.iter().any(|s| s.id == id) {
-            return; // already waiting: it still resolves exactly once
+        if self.queue.iter().any(|s| s.id == id) || self.sending.iter().any(|s| s.id == id) {
+            return; // already waiting or out: it still resolves exactly once
         }
         let reject = |code| Action::RejectSend {
             id: id.clone(),
@@ -42,7 +52,13 @@ impl LifecycleMachine {
                 .is_some_and(|i| i.verdict == IdentityVerdict::Mismatch);
         match self.status {
             SessionStatus::Working if self.can_release() => {
-                self.actions.push_back(Action::ReleaseSend { id });
+                let deadline_ms = now + self.send_timeout(timeout_ms);
+                self.release(QueuedSend {
+                    id,
+                    deadline_ms,
+                    attempts: 0,
+                    retry_at_ms: None,
+                });
                 return;
             }
             SessionStatus::Working if mismatch => {
@@ -63,12 +79,11 @@ impl LifecycleMachine {
             self.actions.push_back(reject(ErrorCode::QueueFull));
             return;
         }
-        let timeout = timeout_ms
-            .filter(|t| t.is_finite() && *t > 0.0)
-            .unwrap_or(self.opts.send_timeout_ms);
         self.queue.push_back(QueuedSend {
             id,
-            deadline_ms: now + timeout,
+            deadline_ms: now + self.send_timeout(timeout_ms),
+            attempts: 0,
+            retry_at_ms: None,
         });
         self.dirty = true;
         match self.status {
@@ -81,13 +96,24 @@ impl LifecycleMachine {
         }
     }
 
+    fn send_timeout(&self, timeout_ms: Option<f64>) -> f64 {
+        timeout_ms
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(self.opts.send_timeout_ms)
+    }
+
+    /// Releases every queued send not waiting for a retry time, in order.
     pub(super) fn release_queue(&mut self) {
         if !self.can_release() {
             return;
         }
-        while let Some(send) = self.queue.pop_front() {
-            self.dirty = true;
-            self.actions.push_back(Action::ReleaseSend { id: send.id });
+        let mut i = 0;
+        while let Some(send) = self.queue.get(i) {
+            if send.retry_at_ms.is_some() {
+                i += 1; // waits for its retry time
+            } else if let Some(send) = self.queue.remove(i) {
+                self.release(send);
+            }
         }
     }
 

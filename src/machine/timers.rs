@@ -10,6 +10,10 @@ impl LifecycleMachine {
     pub fn poll_timeout(&self) -> Option<f64> {
         [
             self.queue.iter().map(|s| s.deadline_ms).reduce(f64::min),
+            self.queue
+                .iter()
+                .filter_map(|s| s.retry_at_ms)
+                .reduce(f64::min),
             self.call_retry.map(|(_, at)| at),
             self.read_retry.map(|(_, at)| at),
             self.auto_restart_at_ms,
@@ -64,6 +68,12 @@ impl LifecycleMachine {
             shift(at);
         }
         for send in &mut self.queue {
+            shift(&mut send.deadline_ms);
+            if let Some(at) = &mut send.retry_at_ms {
+                shift(at);
+            }
+        }
+        for send in &mut self.sending {
             shift(&mut send.deadline_ms);
         }
         self.dirty = true;
@@ -129,7 +139,8 @@ impl LifecycleMachine {
         }
     }
 
-    pub(super) fn fire_due(&mut self, now: f64) {
+    /// Fires every deadline that passed; true when a send's retry time came.
+    pub(super) fn fire_due(&mut self, now: f64) -> bool {
         let due = |t: Option<f64>| t.is_some_and(|t| t <= now);
 
         // Sends past their deadline.
@@ -145,6 +156,16 @@ impl LifecycleMachine {
                 code: ErrorCode::SendTimeout,
             });
         }
+        // Sends whose retry time came wait only for WORKING now; `handle` releases them after
+        // the event, so a status in the same event is taken into account first.
+        let mut retry_due = false;
+        for send in &mut self.queue {
+            if send.retry_at_ms.is_some_and(|at| at <= now) {
+                send.retry_at_ms = None;
+                retry_due = true;
+            }
+        }
+        self.dirty |= retry_due;
 
         if let Some((op, at)) = self.call_retry
             && at <= now
@@ -196,6 +217,7 @@ impl LifecycleMachine {
             self.dirty = true;
             self.demand(Op::Restart, now);
         }
+        retry_due
     }
 
     /// How long until the retry budget holds a token again (at least a second).

@@ -45,7 +45,10 @@ pub(super) fn is_text_free(action: &machine::Action) -> bool {
         | Action::NotifyAdmin { .. }
         | Action::Persist => true,
         Action::Identity { me, .. } => me.is_none(),
-        Action::ReleaseSend { .. } | Action::RejectSend { .. } => false,
+        Action::ReleaseSend { .. }
+        | Action::RejectSend { .. }
+        | Action::ResolveSend { .. }
+        | Action::HoldSend { .. } => false,
     }
 }
 

@@ -54,7 +54,7 @@ export interface BackoffOptions {
   /** Growth per attempt (default 2). */
   factor?: number;
   jitter?: "full" | "equal" | "decorrelated" | "none";
-  /** Delays handed out before `next()` returns undefined (default 10). */
+  /** Delays handed out before `next()` returns undefined (default 20). */
   maxAttempts?: number;
   /** Stop once the delays handed out add up to this many ms. */
   maxElapsedMs?: number;
@@ -74,8 +74,15 @@ export interface MachineOptions {
   /** STARTING blips shorter than this are not shown. */
   debounceMs?: number;
   maxQueuedSends?: number;
-  /** A queued send not released within this is rejected with `send_timeout`. */
+  /** A queued send not released within this is rejected with `send_timeout`; a send handed back
+   *  or retried keeps this deadline. */
   sendTimeoutMs?: number;
+  /** Releases of one send at most: each 422 hand-back or 429 / 503 retry uses one (default 20). */
+  maxSendAttempts?: number;
+  /** Backoff of a rate-limited send: first delay and cap in ms, full jitter from `seed`, never
+   *  below Retry-After (defaults 1000 and 30000). */
+  sendRetryBaseMs?: number;
+  sendRetryCapMs?: number;
   /** Optional weekly maintenance restart (weekday 0 = Sunday, hour UTC): once per window, only
    *  while WORKING with nothing queued. */
   maintenance?: { weekday: number; hourUtc: number };
@@ -96,8 +103,12 @@ export type MachineEvent =
   | { type: "status"; input: StatusInput }
   | { type: "warm_boot" }
   | { type: "send"; id: string; timeoutMs?: number }
-  /** A released send the API refused with 422 (session not in the expected state): certainly not
-   *  delivered; it waits again until a fresh status confirms WORKING. */
+  /** What became of a released send; the machine decides what follows (resolve_send, hold_send
+   *  and a later release_send, or reject_send). `maybeDelivered: false` says a network / timeout
+   *  failure certainly never reached the API (only then is it retried). */
+  | { type: "send_result"; id: string; ok: boolean; error?: ErrorCode; httpStatus?: number;
+      retryAfterMs?: number; maybeDelivered?: boolean }
+  /** Older form of `send_result` with a 422 refusal (`timeoutMs` is ignored). */
   | { type: "send_refused"; id: string; timeoutMs?: number }
   | { type: "result"; op: MachineOp; ok: boolean; error?: ErrorCode; httpStatus?: number;
       retryAfterMs?: number; body?: unknown }
@@ -115,6 +126,8 @@ export type Action =
   | { type: "ui"; uiAction: UiAction; status: SessionStatus }
   | { type: "release_send"; id: string }
   | { type: "reject_send"; id: string; code: ErrorCode }
+  | { type: "resolve_send"; id: string }
+  | { type: "hold_send"; id: string; attempts: number }
   | { type: "clear_identity" }
   | { type: "identity"; verdict: IdentityVerdict; me?: string }
   | { type: "notify_admin"; reason: AdminReason }

@@ -126,6 +126,33 @@ test("a stale WORKING: the API refuses the send (422), the machine re-reads, sta
   assert.equal(supervisor.status, "WORKING");
 });
 
+test("the machine decides a failed send: a 429 runs the task again after Retry-After, a timeout never", async () => {
+  const { id, client, supervisor, events } = await setup({ instance: { status: "WORKING" }, clientOpts: { retry: false } });
+  supervisor.observe("WORKING");
+  await sim.faults({ burst429: { count: 1, retryAfterS: 1 } });
+  const runs = [];
+  const result = await supervisor.sendWhenReady(() => {
+    runs.push(Date.now());
+    return client.sendText("201011111111@c.us", "after a 429");
+  });
+  assert.ok(result.id, "delivered with a message id");
+  assert.equal(runs.length, 2, "run again once, by the machine (the client does not retry)");
+  assert.ok(runs[1] - runs[0] >= 1000, `run again ${runs[1] - runs[0]} ms later, Retry-After 1 s`);
+  assert.ok(firstEvent(events, { type: "hold_send", attempts: 1 }));
+  assert.equal((await deliveriesOf(id)).length, 1);
+  // A timeout after the request left may have delivered it: given up, never run again.
+  let timedOut = 0;
+  const gaveUp = await errors.rejection(
+    supervisor.sendWhenReady(async () => {
+      timedOut += 1;
+      throw new WawpError("timeout", "sendText: no complete response", { op: "sendText" });
+    }),
+  );
+  assert.equal(gaveUp.code, "timeout");
+  assert.equal(gaveUp.message, "sendText: no complete response", "the task's own error");
+  assert.equal(timedOut, 1);
+});
+
 test("429 with Retry-After on start: the retry waits at least Retry-After", async () => {
   const { supervisor, exchanges } = await setup();
   await sim.faults({ burst429: { count: 1, retryAfterS: 1 } });

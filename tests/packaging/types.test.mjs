@@ -29,9 +29,13 @@ const delay: number | undefined = new Backoff({ jitter: "equal", seed: 1 }).next
 const machine = new LifecycleMachine({ startingTimeoutMs: 60_000, maintenance: { weekday: 0, hourUtc: 3 } });
 const event: MachineEvent = { type: "send", id: "m1", timeoutMs: 5000 };
 machine.handle(event, Date.now());
+const outcome: MachineEvent = { type: "send_result", id: "m1", ok: false, error: "rate_limited", httpStatus: 429, retryAfterMs: 1000, maybeDelivered: false };
+machine.handle(outcome, Date.now());
 for (let a: Action | undefined; (a = machine.pollAction()) !== undefined; ) {
   if (a.type === "call") { const op: "start" | "restart" | "stop" | "logout" | "info" | "me" = a.op; void op; }
   if (a.type === "reject_send") { const code: ErrorCode = a.code; void code; }
+  if (a.type === "hold_send") { const attempts: number = a.attempts; void attempts; }
+  if (a.type === "resolve_send") { const id: string = a.id; void id; }
 }
 const restored: LifecycleMachine = LifecycleMachine.fromJSON(machine.toJSON());
 const metrics: StabilityMetrics = stability([{ atMs: 0, status: "WORKING" }], 1);
@@ -50,6 +54,8 @@ const badStatus: SessionStatus = "SLEEPING";
 new Backoff({ jitter: "sometimes" });
 // @ts-expect-error not a machine event
 machine.handle({ type: "reboot" }, 0);
+// @ts-expect-error maybeDelivered is a boolean
+machine.handle({ type: "send_result", id: "m1", ok: false, maybeDelivered: "no" }, 0);
 // @ts-expect-error not an ErrorCode
 const badCode: ErrorCode = "oops";
 // @ts-expect-error not a scope

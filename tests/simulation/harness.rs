@@ -9,19 +9,17 @@
 #![allow(dead_code)]
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
 use wawp_session::machine::AdminReason;
 use wawp_session::payload;
 use wawp_session::{
-    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SessionStatus,
-    StatusReport, UiAction,
+    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SendOutcome,
+    SessionStatus, StatusReport, UiAction,
 };
 
 const SECOND: f64 = 1_000.0;
-/// How often a host hands one message back after the API refused it (422), before giving up.
-const MAX_REFUSALS: u32 = 3;
 const MINUTE: f64 = 60.0 * SECOND;
 const HOUR: f64 = 60.0 * MINUTE;
 /// The simulated epoch: 2025-03-06 08:28 UTC.
@@ -241,6 +239,14 @@ pub trait Policy: Sized {
     fn from_json(text: &str) -> Result<Self, String>;
     /// Calls issued and not answered, as recorded in the (restored) state.
     fn in_flight(&self) -> Vec<Op>;
+    /// Sends released and not reported, as recorded in the (restored) state.
+    fn sending(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Releases of one send the policy promises at most, if any.
+    fn max_send_attempts(&self) -> Option<u32> {
+        None
+    }
     /// A one-line state summary for traces.
     fn describe(&self) -> String {
         String::new()
@@ -274,6 +280,15 @@ impl Policy for LifecycleMachine {
     }
     fn in_flight(&self) -> Vec<Op> {
         self.in_flight_ops()
+    }
+    fn sending(&self) -> Vec<String> {
+        LifecycleMachine::sending(self)
+            .iter()
+            .map(|s| s.id.clone())
+            .collect()
+    }
+    fn max_send_attempts(&self) -> Option<u32> {
+        Some(self.options().max_send_attempts)
     }
     fn describe(&self) -> String {
         serde_json::to_string(&self.snapshot()).unwrap_or_default()
@@ -361,14 +376,34 @@ enum SimEvent {
         process: u64,
     },
     AppSend,
-    /// The API's 422 for a send released while the server was not WORKING, back at the host.
-    SendRefused {
+    /// A released send's request reaches the server (`answered`: its answer comes back).
+    SendArrives {
         id: String,
+        process: u64,
+        answered: bool,
+    },
+    /// The outcome of a released send, back at the host that released it.
+    SendAnswered {
+        outcome: SendOutcome,
         process: u64,
     },
     UserRetry,
     UserStart,
     Crash,
+}
+
+/// What the network does with one request.
+enum Transport {
+    Refused {
+        answer_at: f64,
+    },
+    Hung {
+        arrives: Option<f64>,
+        answer_at: f64,
+    },
+    Arrives {
+        at: f64,
+    },
 }
 
 struct Scheduled {
@@ -421,11 +456,20 @@ pub struct SimStats {
     pub server_working_ms: f64,
     pub sends: u64,
     pub released: u64,
-    /// Released while the server was not WORKING: the API refuses it (422) and the host hands it
-    /// back to the policy (`send_refused`), up to `MAX_REFUSALS` times.
+    /// Released while the server was not WORKING: the API refuses it (422) and the host reports
+    /// that outcome; the policy decides (hand back, give up).
     pub released_not_working: u64,
-    /// Sends that were refused at least once and later delivered to a WORKING server.
+    /// Sends that were refused (422) or rate limited (429) at least once and later delivered.
     pub delivered_after_refusal: u64,
+    /// Sends answered 429 at the server.
+    pub send_429: u64,
+    /// Sends the policy held again after a failed attempt (hand-back or retry).
+    pub held_again: u64,
+    /// Sends the server delivered (at most once each: a second delivery is a violation).
+    pub delivered: u64,
+    /// Sends the server delivered whose caller was told otherwise (the outcome was lost: a
+    /// timeout or a crash). Not a duplicate; the price of never sending twice.
+    pub delivered_but_rejected: u64,
     /// Released while the server was paired with the wrong phone.
     pub released_wrong_account: u64,
     /// Resolved more than once (must stay 0).
@@ -463,6 +507,10 @@ impl SimStats {
         self.released += o.released;
         self.released_not_working += o.released_not_working;
         self.delivered_after_refusal += o.delivered_after_refusal;
+        self.send_429 += o.send_429;
+        self.held_again += o.held_again;
+        self.delivered += o.delivered;
+        self.delivered_but_rejected += o.delivered_but_rejected;
         self.released_wrong_account += o.released_wrong_account;
         self.duplicate_resolutions += o.duplicate_resolutions;
         for (k, v) in &o.rejected {
@@ -510,8 +558,13 @@ pub struct Sim<P: Policy> {
     outstanding: Vec<(u64, Op)>,
     /// Send id → times resolved.
     sends: HashMap<String, u32>,
-    /// Send id → times the API refused it (released while the server was not WORKING).
-    refusals: HashMap<String, u32>,
+    /// Send id → times released.
+    releases: HashMap<String, u32>,
+    /// Sends this process released and has not reported yet.
+    out: HashSet<String>,
+    /// Sends the server delivered, and those it refused at least once.
+    server_delivered: HashMap<String, u32>,
+    refused: HashSet<String>,
     next_send: u64,
     last_ui: Option<(UiAction, SessionStatus)>,
     /// Automatic restarts since the last reset (WORKING, user retry / start, warm boot).
@@ -555,7 +608,10 @@ impl<P: Policy> Sim<P> {
             next_call: 0,
             outstanding: Vec::new(),
             sends: HashMap::new(),
-            refusals: HashMap::new(),
+            releases: HashMap::new(),
+            out: HashSet::new(),
+            server_delivered: HashMap::new(),
+            refused: HashSet::new(),
             next_send: 0,
             last_ui: None,
             auto_restarts_in_row: 0,
@@ -643,6 +699,8 @@ impl<P: Policy> Sim<P> {
         for (_, op) in std::mem::take(&mut self.outstanding) {
             self.answer_now(op, false, Some(ErrorCode::Network), None, None);
         }
+        self.process += 1; // answers still on their way are not awaited
+        self.report_lost_sends();
         self.now += 400.0 * 24.0 * HOUR;
         self.deliver_to_policy(Event::Timeout);
         let unresolved = self.sends.iter().filter(|(_, n)| **n == 0).count();
@@ -753,32 +811,44 @@ impl<P: Policy> Sim<P> {
                         self.policy.believed_status()
                     ));
                 }
+                if !self.out.insert(id.clone()) {
+                    self.violation(format!("released {id} again before its outcome"));
+                }
+                let releases = self.releases.entry(id.clone()).or_insert(0);
+                *releases += 1;
+                let releases = *releases;
+                if let Some(cap) = self.policy.max_send_attempts()
+                    && releases > cap
+                {
+                    self.violation(format!("{id} released {releases} times, cap {cap}"));
+                }
                 self.stats.released += 1;
-                if self.server.status != SrvStatus::Working {
-                    // The API answers 422 "status is not as expected": not delivered. The host
-                    // hands it back to the policy, a bounded number of times.
-                    self.stats.released_not_working += 1;
-                    let refusals = self.refusals.entry(id.clone()).or_insert(0);
-                    *refusals += 1;
-                    if *refusals <= MAX_REFUSALS {
-                        let process = self.process;
-                        let latency = self.rng.uniform(40.0, 800.0);
-                        self.schedule(self.now + latency, SimEvent::SendRefused { id, process });
-                    } else {
-                        *self.stats.rejected.entry("refused_by_api").or_insert(0) += 1;
-                        self.resolve(&id);
-                    }
-                    return;
+                self.perform_send(id);
+            }
+            Action::ResolveSend { id } => {
+                if self.out.contains(&id) || self.server_delivered.get(&id).copied() != Some(1) {
+                    self.violation(format!(
+                        "{id} resolved as delivered, but the server has not it"
+                    ));
                 }
-                if !self.server.right_phone {
-                    self.stats.released_wrong_account += 1;
-                }
-                if self.refusals.contains_key(&id) {
+                if self.refused.contains(&id) {
                     self.stats.delivered_after_refusal += 1;
                 }
                 self.resolve(&id);
             }
+            Action::HoldSend { id, .. } => {
+                if self.out.contains(&id) {
+                    self.violation(format!("{id} held while its outcome is unreported"));
+                }
+                self.stats.held_again += 1;
+            }
             Action::RejectSend { id, code } => {
+                if self.out.contains(&id) {
+                    self.violation(format!("{id} rejected while its outcome is unreported"));
+                }
+                if self.server_delivered.contains_key(&id) {
+                    self.stats.delivered_but_rejected += 1;
+                }
                 *self.stats.rejected.entry(code.as_str()).or_insert(0) += 1;
                 self.resolve(&id);
             }
@@ -868,7 +938,141 @@ impl<P: Policy> Sim<P> {
         for op in self.policy.in_flight() {
             self.answer_now(op, false, Some(ErrorCode::Network), None, None);
         }
+        self.report_lost_sends();
         self.deliver_to_policy(Event::WarmBoot);
+    }
+
+    /// The host sends a released message over the faulty network (no retries of its own).
+    fn perform_send(&mut self, id: String) {
+        let process = self.process;
+        let (arrives, answer) = match self.transport() {
+            Transport::Refused { answer_at } => {
+                // Certainly never reached the server: the host says so.
+                let mut outcome = send_failure(&id, ErrorCode::Network, None, None);
+                outcome.maybe_delivered = Some(false);
+                (None, Some((answer_at, outcome)))
+            }
+            Transport::Hung { arrives, answer_at } => {
+                let outcome = send_failure(&id, ErrorCode::Timeout, None, None);
+                (arrives.map(|at| (at, false)), Some((answer_at, outcome)))
+            }
+            Transport::Arrives { at } => (Some((at, true)), None),
+        };
+        if let Some((at, answered)) = arrives {
+            self.schedule(
+                at,
+                SimEvent::SendArrives {
+                    id: id.clone(),
+                    process,
+                    answered,
+                },
+            );
+        }
+        if let Some((at, outcome)) = answer {
+            self.schedule(at, SimEvent::SendAnswered { outcome, process });
+        }
+    }
+
+    /// One request over the faulty network: refused (never reached the server), hung (the
+    /// client's timeout answers; the request may still arrive), or arriving.
+    fn transport(&mut self) -> Transport {
+        let f = &self.cfg.faults;
+        let (network_error, hung, timeout_ms) =
+            (f.network_error, f.hung_request, f.client_timeout_ms);
+        let roll = self.rng.f64();
+        if roll < network_error {
+            self.stats.network_errors += 1;
+            Transport::Refused {
+                answer_at: self.now + self.rng.uniform(5.0, 200.0),
+            }
+        } else if roll < network_error + hung {
+            self.stats.timeouts += 1;
+            let arrives = self
+                .rng
+                .chance(0.5)
+                .then(|| self.now + self.rng.uniform(20.0, 300.0));
+            Transport::Hung {
+                arrives,
+                answer_at: self.now + timeout_ms,
+            }
+        } else {
+            Transport::Arrives {
+                at: self.now + self.rng.uniform(20.0, 400.0),
+            }
+        }
+    }
+
+    /// The server's side of a send: 429 in a burst, 422 unless WORKING, else delivered (a 5xx
+    /// may come after the delivery); the answer travels back unless the client gave up.
+    fn server_send(&mut self, id: String, process: u64, answered: bool) {
+        let f = self.cfg.faults.clone();
+        let outcome = if self.server.burst_left > 0 || self.rng.chance(f.burst_429) {
+            if self.server.burst_left == 0 {
+                self.server.burst_left = f.burst_429_len;
+            }
+            self.server.burst_left = self.server.burst_left.saturating_sub(1);
+            self.stats.http_429 += 1;
+            self.stats.send_429 += 1;
+            self.refused.insert(id.clone());
+            send_failure(
+                &id,
+                ErrorCode::RateLimited,
+                Some(429),
+                f.burst_retry_after_ms,
+            )
+        } else if self.rng.chance(f.server_5xx / 2.0) {
+            self.stats.http_5xx += 1;
+            send_failure(&id, ErrorCode::Server, Some(503), None)
+        } else if self.server.status != SrvStatus::Working {
+            // "status is not as expected": not delivered.
+            self.stats.released_not_working += 1;
+            self.refused.insert(id.clone());
+            send_failure(&id, ErrorCode::Conflict, Some(422), None)
+        } else {
+            let times = {
+                let times = self.server_delivered.entry(id.clone()).or_insert(0);
+                *times += 1;
+                *times
+            };
+            if times > 1 {
+                self.violation(format!("{id} delivered {times} times"));
+            }
+            self.stats.delivered += 1;
+            if !self.server.right_phone {
+                self.stats.released_wrong_account += 1;
+            }
+            // A 5xx after the delivery (the caller cannot tell it from one before).
+            if self.rng.chance(f.server_5xx / 2.0) {
+                self.stats.http_5xx += 1;
+                send_failure(&id, ErrorCode::Server, Some(502), None)
+            } else {
+                SendOutcome {
+                    id,
+                    ok: true,
+                    error: None,
+                    http_status: Some(201),
+                    retry_after_ms: None,
+                    maybe_delivered: None,
+                }
+            }
+        };
+        if answered {
+            let back = self.now + self.rng.uniform(20.0, 400.0);
+            self.schedule(back, SimEvent::SendAnswered { outcome, process });
+        }
+    }
+
+    /// A new process reports every send its (restored) policy believes is out as lost.
+    fn report_lost_sends(&mut self) {
+        self.out.clear();
+        for id in self.policy.sending() {
+            self.deliver_to_policy(Event::SendResult(send_failure(
+                &id,
+                ErrorCode::Closed,
+                None,
+                None,
+            )));
+        }
     }
 
     fn issue_call(&mut self, op: Op) {
@@ -877,47 +1081,34 @@ impl<P: Policy> Sim<P> {
         self.outstanding.push((call, op));
         self.stats.api_calls += 1;
         self.stats.calls_by_op[op_index(op)] += 1;
-        let f = self.cfg.faults.clone();
         let process = self.process;
-        let roll = self.rng.f64();
-        if roll < f.network_error {
-            // Connection refused: never reached the server.
-            self.stats.network_errors += 1;
-            let at = self.now + self.rng.uniform(5.0, 200.0);
-            self.schedule(
-                at,
-                SimEvent::CallAnswered {
-                    call,
-                    process,
-                    result: failure(op, ErrorCode::Network, None, None),
-                },
-            );
-        } else if roll < f.network_error + f.hung_request {
-            // The request may or may not have reached the server; the client gives up.
-            self.stats.timeouts += 1;
-            if self.rng.chance(0.5) {
-                let arrive = self.now + self.rng.uniform(20.0, 300.0);
-                self.schedule(
-                    arrive,
-                    SimEvent::CallArrives {
+        let answer = match self.transport() {
+            Transport::Refused { answer_at } => (answer_at, ErrorCode::Network),
+            Transport::Hung { arrives, answer_at } => {
+                if let Some(at) = arrives {
+                    let arrives = SimEvent::CallArrives {
                         call: 0,
                         op,
                         process,
-                    },
-                );
+                    };
+                    self.schedule(at, arrives);
+                }
+                (answer_at, ErrorCode::Timeout)
             }
-            self.schedule(
-                self.now + f.client_timeout_ms,
-                SimEvent::CallAnswered {
-                    call,
-                    process,
-                    result: failure(op, ErrorCode::Timeout, None, None),
-                },
-            );
-        } else {
-            let arrive = self.now + self.rng.uniform(20.0, 400.0);
-            self.schedule(arrive, SimEvent::CallArrives { call, op, process });
-        }
+            Transport::Arrives { at } => {
+                self.schedule(at, SimEvent::CallArrives { call, op, process });
+                return;
+            }
+        };
+        let result = failure(op, answer.1, None, None);
+        self.schedule(
+            answer.0,
+            SimEvent::CallAnswered {
+                call,
+                process,
+                result,
+            },
+        );
     }
 
     fn process_event(&mut self, event: SimEvent) {
@@ -986,17 +1177,17 @@ impl<P: Policy> Sim<P> {
                     self.deliver_to_policy(Event::UserStart);
                 }
             }
-            SimEvent::SendRefused { id, process } => {
+            SimEvent::SendArrives {
+                id,
+                process,
+                answered,
+            } => self.server_send(id, process, answered),
+            SimEvent::SendAnswered { outcome, process } => {
                 if process != self.process {
-                    // The host that held the message crashed before the answer came back.
-                    *self.stats.rejected.entry("closed").or_insert(0) += 1;
-                    self.resolve(&id);
-                    return;
+                    return; // the host that sent it crashed; its successor reported it lost
                 }
-                self.deliver_to_policy(Event::SendRefused {
-                    id,
-                    timeout_ms: None,
-                });
+                self.out.remove(&outcome.id);
+                self.deliver_to_policy(Event::SendResult(outcome));
             }
             SimEvent::Crash => {
                 if self.now < self.end {
@@ -1257,6 +1448,22 @@ fn failure(op: Op, code: ErrorCode, http: Option<u16>, retry_after_ms: Option<f6
         http_status: http,
         retry_after_ms,
         body: None,
+    }
+}
+
+fn send_failure(
+    id: &str,
+    code: ErrorCode,
+    http_status: Option<u16>,
+    retry_after_ms: Option<f64>,
+) -> SendOutcome {
+    SendOutcome {
+        id: id.to_string(),
+        ok: false,
+        error: Some(code),
+        http_status,
+        retry_after_ms,
+        maybe_delivered: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //! a realistic fault mix, under three client policies:
 //!
 //! - `ours`: the REAL `LifecycleMachine` per instance (webhooks first, single flight, jittered
-//!   backoff, watchdogs, reconciliation `info`), driven like the JS supervisor drives it.
+//!   backoff, watchdogs, reconciliation `info`, its delivery policy for sends: each send is
+//!   performed once per release and its outcome reported), driven like the JS supervisor drives it.
 //! - `polling`: the vendor guide done plainly: `info` every 3–5 s, start when STOPPED (also when a
 //!   send finds it STOPPED), restart after 30 s FAILED or 60 s STARTING, no backoff, sends retried
 //!   on every error.
@@ -29,8 +30,8 @@ use std::collections::VecDeque;
 use sim::{Queue, Rng, percentile};
 use wawp_session::payload;
 use wawp_session::{
-    Action, Backoff, BackoffOptions, CallResult, ErrorCode, Event, LifecycleMachine,
-    MachineOptions, Op, SessionStatus, StatusReport,
+    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SendOutcome,
+    SessionStatus, StatusReport,
 };
 
 const HOUR: f64 = 3_600_000.0;
@@ -164,7 +165,6 @@ struct World {
     got_5xx: u64,
     recoveries: Vec<(SessionStatus, f64)>,
     rejected: std::collections::BTreeMap<&'static str, u64>,
-    send_backoffs: std::collections::HashMap<usize, Option<Backoff>>,
     episodes: u64,
     machine_actions: u64,
 }
@@ -213,7 +213,6 @@ impl World {
             got_5xx: 0,
             recoveries: Vec::new(),
             rejected: std::collections::BTreeMap::new(),
-            send_backoffs: std::collections::HashMap::new(),
             episodes: 0,
             machine_actions: 0,
         };
@@ -521,7 +520,6 @@ impl World {
     }
 
     fn settle(&mut self, m: usize) {
-        self.send_backoffs.remove(&m);
         if let Some(msg) = self.messages.get_mut(m) {
             msg.settled = true;
         }
@@ -580,6 +578,11 @@ impl World {
                         self.settle(m);
                     }
                 }
+                Action::ResolveSend { id } => {
+                    if let Some(m) = id.strip_prefix('m').and_then(|s| s.parse::<usize>().ok()) {
+                        self.settle(m);
+                    }
+                }
                 _ => {}
             }
         }
@@ -624,63 +627,32 @@ impl World {
                 };
                 self.machine_event(inst, Event::Result(result));
             }
-            ReqKind::Send(m) => match outcome {
-                Outcome::Ok(_) => self.settle(m),
-                // the response was lost: it may have been delivered, so it is not sent again
-                Outcome::Timeout => self.settle(m),
-                // certain non-delivery: back to the machine, which queues it until WORKING
-                _ => {
-                    let expired = self
-                        .messages
-                        .get(m)
-                        .is_none_or(|msg| self.now - msg.created >= SEND_GIVE_UP_MS);
-                    if expired {
-                        self.settle(m);
-                    } else {
-                        // a 422 says the status the machine acted on is stale: warmBoot() re-reads
-                        // `info` (and starts a STOPPED session) before the send is resubmitted
-                        if matches!(outcome, Outcome::Http(422, _)) {
-                            self.machine_event(inst, Event::WarmBoot);
-                        }
-                        self.later_send(inst, m, outcome);
-                    }
-                }
-            },
+            // The machine's delivery policy decides what follows (resolve, hold and retry on
+            // its deadline, hand back after a 422, or give up): the host only reports.
+            ReqKind::Send(m) => {
+                let (ok, error, http_status, retry_after_ms) = match outcome {
+                    Outcome::Ok(_) => (true, None, Some(200), None),
+                    Outcome::Http(code, ra) => (
+                        false,
+                        Some(ErrorCode::from_http_status(code)),
+                        Some(code),
+                        ra,
+                    ),
+                    Outcome::Timeout => (false, Some(ErrorCode::Timeout), None, None),
+                    Outcome::Refused => (false, Some(ErrorCode::Network), None, None),
+                };
+                let outcome = SendOutcome {
+                    id: format!("m{m}"),
+                    ok,
+                    error,
+                    http_status,
+                    retry_after_ms,
+                    // a refused connection certainly never reached the server
+                    maybe_delivered: matches!(outcome, Outcome::Refused).then_some(false),
+                };
+                self.machine_event(inst, Event::SendResult(outcome));
+            }
         }
-    }
-
-    fn later_send(&mut self, inst: usize, m: usize, outcome: Outcome) {
-        // certain non-delivery (422: the status we acted on was stale; 429/5xx; refused): the app
-        // resubmits after our Backoff (full jitter, 1 s … 30 s, never before a Retry-After)
-        let retry_after = match outcome {
-            Outcome::Http(_, ra) => ra,
-            _ => None,
-        };
-        let backoff = self.send_backoffs.entry(m).or_insert_with(|| {
-            Backoff::new(BackoffOptions {
-                base_ms: SEC,
-                cap_ms: 30.0 * SEC,
-                max_attempts: u32::MAX,
-                seed: Some(m as u64),
-                ..BackoffOptions::default()
-            })
-            .ok()
-        });
-        let delay = backoff
-            .as_mut()
-            .and_then(|b| b.next(retry_after))
-            .unwrap_or(SEC);
-        self.q.push(
-            self.now + delay,
-            Ev::Later(
-                inst,
-                Req {
-                    kind: ReqKind::Send(m),
-                    attempt: 1,
-                },
-                0,
-            ),
-        );
     }
 
     // ---------------------------------------------------------------- polling and naive hosts

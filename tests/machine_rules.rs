@@ -518,6 +518,7 @@ fn stray_results_are_ignored() {
 fn starting_watchdog_restarts_after_the_timeout_and_repeats_do_not_reset_it() {
     let mut h = Host::new(MachineOptions {
         reconcile_short_ms: 1e9,
+        deadline_jitter: 0.0,
         ..MachineOptions::default()
     });
     assert_eq!(
@@ -774,6 +775,7 @@ fn silence_while_starting_or_scanning_reconciles_soon() {
     for s in [SessionStatus::Starting, SessionStatus::ScanQrCode] {
         let mut h = Host::new(MachineOptions {
             starting_timeout_ms: 1e9,
+            deadline_jitter: 0.0,
             ..MachineOptions::default()
         });
         h.status(s);
@@ -787,12 +789,16 @@ fn silence_while_starting_or_scanning_reconciles_soon() {
 
 #[test]
 fn silence_while_working_reconciles_after_minutes() {
-    let mut h = Host::default();
+    let exact = || MachineOptions {
+        deadline_jitter: 0.0,
+        ..MachineOptions::default()
+    };
+    let mut h = Host::new(exact());
     h.working();
     assert_eq!(h.m.poll_timeout(), Some(T0 + 300_000.0));
     assert_eq!(calls(&h.at(T0 + 300_000.0)), vec![Op::Info]);
     // A webhook in the meantime pushes reconciliation back.
-    let mut h = Host::default();
+    let mut h = Host::new(exact());
     h.working();
     h.now = T0 + 200_000.0;
     h.status(SessionStatus::Working);
@@ -956,15 +962,82 @@ fn restores_a_snapshot_written_before_serde() {
     );
     assert!(options.remove("sendRetryBaseMs").is_some());
     assert!(options.remove("sendRetryCapMs").is_some());
+    assert!(options.remove("deadlineJitter").is_some());
     let numbers = |v: &Value| v.to_string().replace(".0,", ",").replace(".0}", "}");
     assert_eq!(numbers(&written), numbers(&payload::parse(stored).unwrap()));
+}
+
+// ---- deadline jitter (no herds) ------------------------------------------------------------
+
+/// The reconciliation deadline of a WORKING machine with this seed, and its watchdog deadline
+/// once STARTING (reconcile pushed out of the way).
+fn deadlines(seed: u64) -> (f64, f64) {
+    let mut h = Host::new(MachineOptions {
+        seed: Some(seed),
+        ..MachineOptions::default()
+    });
+    h.working();
+    let reconcile = h.m.poll_timeout().unwrap() - T0;
+    let mut h = Host::new(MachineOptions {
+        seed: Some(seed),
+        reconcile_short_ms: 1e9,
+        ..MachineOptions::default()
+    });
+    h.status(SessionStatus::Starting);
+    (reconcile, h.m.poll_timeout().unwrap() - T0)
+}
+
+#[test]
+fn a_fleet_spreads_reconciliation_and_watchdog_deadlines_over_a_tenth_of_the_interval() {
+    let all: Vec<(f64, f64)> = (1..=1000).map(deadlines).collect();
+    for &(reconcile, watchdog) in &all {
+        assert!((300_000.0..330_000.0).contains(&reconcile), "{reconcile}");
+        assert!((60_000.0..66_000.0).contains(&watchdog), "{watchdog}");
+    }
+    // 1,000 machines that saw the same event at the same moment: spread, not in lockstep.
+    let mut seconds: Vec<u64> = all.iter().map(|(r, _)| (*r / 1000.0) as u64).collect();
+    seconds.sort_unstable();
+    seconds.dedup();
+    assert!(
+        seconds.len() >= 29,
+        "reconciliations fall in {} distinct seconds",
+        seconds.len()
+    );
+    let mean = all.iter().map(|(_, w)| w - 60_000.0).sum::<f64>() / all.len() as f64;
+    assert!(
+        (2_700.0..3_300.0).contains(&mean),
+        "mean watchdog lateness {mean}"
+    );
+    // The same seed, the same deadlines: a restored machine keeps them.
+    assert_eq!(deadlines(7), deadlines(7));
+    let mut h = Host::new(MachineOptions {
+        seed: Some(7),
+        ..MachineOptions::default()
+    });
+    h.working();
+    let restored = LifecycleMachine::from_json(&h.m.to_json()).unwrap();
+    assert_eq!(restored.poll_timeout(), h.m.poll_timeout());
+}
+
+#[test]
+fn deadline_jitter_is_an_option_from_zero_to_one() {
+    for bad in ["-0.1", "1.5", "\"x\""] {
+        let v = payload::parse(&format!(r#"{{"deadlineJitter":{bad}}}"#)).unwrap();
+        let err = MachineOptions::from_value(&v).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidOption, "{bad}");
+    }
+    let opts = MachineOptions::from_value(&serde_json::json!({"deadlineJitter": 0})).unwrap();
+    assert_eq!(opts.deadline_jitter, 0.0);
 }
 
 // ---- time ----------------------------------------------------------------------------------
 
 #[test]
 fn a_clock_going_backwards_keeps_durations() {
-    let mut h = Host::default();
+    let mut h = Host::new(MachineOptions {
+        deadline_jitter: 0.0,
+        ..MachineOptions::default()
+    });
     h.status(SessionStatus::Starting);
     h.send("a");
     h.now = T0 - 3_600_000.0; // the host clock jumps back an hour

@@ -38,6 +38,10 @@ pub struct MachineOptions {
     pub reconcile_short_ms: f64,
     /// ... and while WORKING (or otherwise settled).
     pub reconcile_long_ms: f64,
+    /// Reconciliation and watchdog deadlines come up to this fraction of their interval late,
+    /// drawn from the seed (JS `deadlineJitter`, default 0.1, at most 1; 0 = exact): a fleet that
+    /// saw the same event at the same moment spreads its calls instead of making them together.
+    pub deadline_jitter: f64,
     /// Jitter seed (JS `seed`). `None`: derived from the first `now_ms` the machine sees, so
     /// machines started at different moments do not retry in lockstep.
     #[serde(
@@ -67,6 +71,7 @@ impl Default for MachineOptions {
             maintenance: None,
             reconcile_short_ms: 15_000.0,
             reconcile_long_ms: 300_000.0,
+            deadline_jitter: 0.1,
             seed: None,
             retry_budget_capacity: 20.0,
             retry_budget_refill_per_sec: 1.0 / 60.0,
@@ -212,6 +217,13 @@ impl MachineOptions {
                 false,
             )?,
             reconcile_long_ms: duration_option(v, "reconcileLongMs", d.reconcile_long_ms, false)?,
+            deadline_jitter: match v.present("deadlineJitter") {
+                None => d.deadline_jitter,
+                Some(f) => match f.as_f64() {
+                    Some(n) if (0.0..=1.0).contains(&n) => n,
+                    _ => return Err(option_error("deadlineJitter", "a fraction from 0 to 1")),
+                },
+            },
             seed,
             retry_budget_capacity: whole_option(
                 v,

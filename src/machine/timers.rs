@@ -2,6 +2,7 @@
 
 use super::options::{MAX_DURATION_MS, SEED_MASK};
 use super::{Action, LifecycleMachine, Op, Pause};
+use crate::backoff::Rng;
 use crate::error::ErrorCode;
 use crate::status::SessionStatus;
 
@@ -92,7 +93,17 @@ impl LifecycleMachine {
             return None;
         }
         self.starting_since_ms
-            .map(|since| since + self.opts.starting_timeout_ms)
+            .map(|since| since + self.spread(since, self.opts.starting_timeout_ms, 0x5741_5443))
+    }
+
+    /// `interval` stretched by a fraction in `[0, deadlineJitter)` drawn from the machine's seed and the
+    /// moment the interval starts: thousands of instances that saw the same event at the same
+    /// time (a webhook burst, a deploy) spread their reconciliations and watchdog restarts instead
+    /// of calling the API in lockstep. A pure function of persisted state, so a restored machine
+    /// keeps the same deadline; never shorter than `interval` (the guide's thresholds are minimums).
+    fn spread(&self, start_ms: f64, interval: f64, salt: u64) -> f64 {
+        let mut rng = Rng::new(self.seed() ^ salt ^ start_ms.to_bits());
+        interval * (1.0 + self.opts.deadline_jitter * rng.next_f64())
     }
 
     pub(super) fn reconcile_deadline(&self) -> Option<f64> {
@@ -114,13 +125,12 @@ impl LifecycleMachine {
                     self.status,
                     SessionStatus::Starting | SessionStatus::ScanQrCode | SessionStatus::Unknown
                 ));
-        Some(
-            base + if short {
-                self.opts.reconcile_short_ms
-            } else {
-                self.opts.reconcile_long_ms
-            },
-        )
+        let interval = if short {
+            self.opts.reconcile_short_ms
+        } else {
+            self.opts.reconcile_long_ms
+        };
+        Some(base + self.spread(base, interval, 0x5245_434f))
     }
 
     pub(super) fn maintenance_deadline(&self) -> Option<f64> {

@@ -90,6 +90,9 @@ export interface MachineOptions {
   reconcileShortMs?: number;
   /** ... and while WORKING or otherwise settled (default 300000). */
   reconcileLongMs?: number;
+  /** Reconciliation and STARTING-watchdog deadlines come up to this fraction of their interval
+   *  late, drawn from `seed`, so a fleet does not call in lockstep (default 0.1; 0 = exact). */
+  deadlineJitter?: number;
   /** Retry budget of automatic restarts (token bucket): capacity and refill per second. */
   retryBudgetCapacity?: number;
   retryBudgetRefillPerSec?: number;

@@ -252,6 +252,7 @@ fn restores_a_snapshot_written_before_serde_value_for_value() {
     );
     assert!(options.remove("sendRetryBaseMs").is_some());
     assert!(options.remove("sendRetryCapMs").is_some());
+    assert!(options.remove("deadlineJitter").is_some());
     let stored_value: serde_json::Value = serde_json::from_str(stored).unwrap();
     assert_eq!(written, stored_value);
 }

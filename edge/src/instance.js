@@ -11,9 +11,10 @@
 // sees them one after the other and keeps its single lifecycle call in flight.
 
 import { LifecycleMachine, decodeStatus, stability, uiActionFor } from "wawp-session";
-import { apiClient, machineOptions, sendRatePerMinute } from "./config.js";
+import { adoptFault, apiClient, machineOptions, sendRatePerMinute } from "./config.js";
 import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
 import { retryAfterHeader, windowVerdict } from "./rate-window.js";
+import { RegistryReporter } from "./registry-report.js";
 import { forgetSessionName, rememberSessionName } from "./session-names.js";
 
 const SCHEMA = [
@@ -71,6 +72,8 @@ function emptyInstance() {
     lastError: null,
     startingTimeoutMs: null,
     expectedJid: null,
+    /** The machine's restart count already added to the registry's restarts counter. */
+    reportedRestarts: 0,
     /** Calls handed to the API and not answered yet; answered with a `network` error after a restart. */
     inflightCalls: [],
   };
@@ -84,6 +87,8 @@ export class InstanceSupervisor {
     this.streams = new Set();
     /** Bumped on delete so that answers to calls made before it are dropped. */
     this.generation = 0;
+    this.registry = new RegistryReporter(ctx, env);
+    this.registryVersion = 0;
     this.#resetMemory();
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = (await ctx.storage.getAlarm()) ?? null;
@@ -203,8 +208,14 @@ export class InstanceSupervisor {
     if (serverName) this.instance.serverName = serverName;
     if (sessionName && sessionName !== this.instance.sessionName) {
       this.instance.sessionName = sessionName;
-      this.ctx.waitUntil(rememberSessionName(this.env, sessionName, this.instance.instanceId).catch(() => {}));
+      // WAHA-shaped webhooks name the session; the mapping is only needed when that name is not
+      // the instance id itself (the webhook routing falls back to the session name).
+      if (sessionName !== this.instance.instanceId) {
+        this.namePending = rememberSessionName(this.env, sessionName, this.instance.instanceId).catch(() => {});
+        this.ctx.waitUntil(this.namePending);
+      }
     }
+    this.#syncRegistry(Date.now());
     this.#saveInstance();
   }
 
@@ -266,6 +277,7 @@ export class InstanceSupervisor {
       this.instance.inflightCalls.push(...calls);
       changed = true;
     }
+    this.#syncRegistry(nowMs);
     this.#saveInstance();
     this.#syncAlarm();
     if (changed) this.#broadcastInstance();
@@ -303,6 +315,57 @@ export class InstanceSupervisor {
     return true;
   }
 
+  /**
+   * Keeps this instance's registry row current (edge/src/registry.js): queued when what the fleet
+   * view shows changed, and the machine's new restarts added to the fleet's counter.
+   */
+  #syncRegistry(nowMs) {
+    const { instanceId } = this.instance;
+    if (!instanceId || !this.machine) return;
+    const snapshot = this.machine.snapshot() ?? {};
+    const restarts = snapshot.restarts ?? 0;
+    if (restarts > this.instance.reportedRestarts) {
+      this.registry.count("wawp_instance_restarts_total", {}, restarts - this.instance.reportedRestarts);
+    }
+    this.instance.reportedRestarts = restarts;
+    const status = this.machine.status;
+    const sinceMs = snapshot.sinceMs || null;
+    const uiAction = this.instance.uiAction ?? uiActionFor(status);
+    const [latest] = this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms DESC, rowid DESC LIMIT 1");
+    // A notification stays open until the instance is WORKING again after it.
+    const open = latest && !(status === "WORKING" && (sinceMs ?? 0) >= latest.at_ms) ? { reason: latest.reason, atMs: latest.at_ms } : null;
+    const { serverName, sessionName, lastError } = this.instance;
+    const digest = JSON.stringify([status, sinceMs, uiAction, open, serverName, sessionName, lastError?.code, lastError?.atMs]);
+    this.registry.update(digest, () => {
+      const day = this.#lastDay(nowMs);
+      this.registryVersion = Math.max(nowMs, this.registryVersion + 0.001);
+      return {
+        instanceId, sessionName, serverName, status, uiAction, sinceMs,
+        lastError: lastError ? { code: lastError.code, message: lastError.message, op: lastError.op, atMs: lastError.atMs } : null,
+        openNotification: open,
+        restarts24h: day.restarts,
+        workingMs24h: day.workingMs,
+        observedMs24h: day.observedMs,
+        atMs: nowMs,
+        version: this.registryVersion,
+      };
+    });
+  }
+
+  /** Restarts and time WORKING over the last 24 h, from the audit trail (the package's rule). */
+  #lastDay(nowMs) {
+    const from = nowMs - 86_400_000;
+    const [before] = this.#rows("SELECT status FROM audit WHERE at_ms < ? ORDER BY seq DESC LIMIT 1", from);
+    const timeline = this.#rows("SELECT at_ms, status FROM audit WHERE at_ms >= ? ORDER BY seq", from).map((row) => ({
+      atMs: row.at_ms,
+      status: row.status,
+    }));
+    if (before) timeline.unshift({ atMs: from, status: before.status });
+    if (timeline.length === 0) return { restarts: 0, workingMs: 0, observedMs: 0 };
+    const metrics = stability(timeline, nowMs);
+    return { restarts: metrics.restarts ?? 0, workingMs: metrics.workingMs ?? 0, observedMs: metrics.observedMs ?? 0 };
+  }
+
   #syncAlarm() {
     const deadline = this.machine.pollTimeout();
     const next = typeof deadline === "number" && Number.isFinite(deadline) ? deadline : null;
@@ -313,6 +376,7 @@ export class InstanceSupervisor {
   }
 
   async alarm() {
+    if (this.alarmAt !== null) this.registry.observeAlarmLag(Date.now() - this.alarmAt);
     this.alarmAt = null; // a fired alarm is gone; #step re-arms the next one
     if (!this.machine) return;
     // Awaited so the calls and deliveries this alarm starts finish inside the alarm handler.
@@ -414,6 +478,7 @@ export class InstanceSupervisor {
       id,
     );
     if (cursor.rowsWritten > 0) this.#broadcastMessage(id);
+    if (cursor.rowsWritten > 0 && final) this.registry.count("wawp_sends_total", { outcome: state === "sent" ? "sent" : (code ?? "rejected") });
   }
 
   #notifyAdmin(reason, nowMs) {
@@ -424,6 +489,7 @@ export class InstanceSupervisor {
       episode?.seq ?? 0,
       nowMs,
     );
+    if (cursor.rowsWritten > 0) this.registry.count("wawp_admin_notifications_total", { reason });
     const url = this.env.ADMIN_WEBHOOK_URL;
     if (cursor.rowsWritten === 0 || !url) return;
     const body = JSON.stringify({
@@ -558,17 +624,21 @@ export class InstanceSupervisor {
     if (method === "POST" && path === "/adopt") {
       const body = await readJsonBody(request);
       if (!body) return errorResponse("bad_request", "the body must be a JSON object");
+      if (adoptFault(this.env, this)) throw new Error("adopt failed (TEST_ADOPT_FAULT)");
       const fresh = !this.machine;
       this.#adopt({ ...body, instanceId });
       if (fresh && typeof body.initialStatus === "string") {
         await settle(this.#step({ type: "status", input: body.initialStatus }, "call"));
       }
+      // The create answers once WAHA-shaped webhooks (which name the session) can be routed.
+      await this.namePending;
       return json(this.view(), 201);
     }
     if (method === "POST" && path === "/webhook") {
       // Events for instances this edge never adopted are not ours to supervise.
       if (!this.machine) return errorResponse("not_found", "instance not supervised here");
       const { input } = await request.json();
+      this.registry.count("wawp_webhook_events_total");
       await settle(this.#step({ type: "status", input }, "webhook"));
       return json({ status: this.machine.status }, 202);
     }
@@ -706,8 +776,10 @@ export class InstanceSupervisor {
     for (const writer of this.streams) writer.close().catch(() => {});
     this.streams.clear();
     await this.ctx.storage.deleteAlarm();
+    const removedId = this.instance.instanceId ?? instanceId;
     await this.ctx.storage.deleteAll();
     this.#resetMemory();
+    this.registry.remove(removedId);
     if (sessionName) await forgetSessionName(this.env, sessionName).catch(() => {});
     return json({ deleted: true });
   }

@@ -16,6 +16,7 @@ const SECTIONS = [
   ["contention", "5. Contention: the AWS \"Exponential Backoff and Jitter\" experiment with our Backoff", () => import("./contention.mjs")],
   ["edge", "6. Edge throughput (webhooks through the worker in workerd)", () => import("./edge-throughput.mjs")],
   ["start-on-send", "7. Start-on-send under contention (simulator)", () => import("./start-on-send.mjs")],
+  ["scale", "8. Scale: the fleet in one local workerd", () => import("./scale.mjs")],
 ];
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
@@ -66,8 +67,30 @@ function targets() {
   }
   const edge = results.edge;
   if (edge?.runs) lines.push(["edge throughput with zero errors", `${edge.errors} errors over ${edge.runs.length} runs`, edge.errors === 0 ? "met" : "**not met**"]);
+  lines.push(...scaleTargets(results.scale));
   if (lines.length === 0) return "";
   return `## Summary against the targets of issue 7\n\n${table(["Target", "This run", "Verdict"], lines)}\n`;
+}
+
+/** Issue 14's targets against the scale section's rows. */
+function scaleTargets(rows) {
+  if (!Array.isArray(rows)) return [];
+  const lines = [];
+  const big = rows.find((r) => r.n === 10000 && r.speed === 1);
+  if (big) {
+    const ok = !big.failed && big.registered === 10000 && big.createErrors === 0 && big.orphans === 0;
+    lines.push(["10,000 instances registered in one workerd, 0 errors, 0 orphans",
+      big.failed ? `failed: ${big.failed}` : `${big.registered} registered, ${big.createErrors} errors, ${big.orphans} orphans`, ok ? "met" : "**not met**"]);
+    if (Number.isFinite(big.pageRenderMs)) {
+      lines.push(["fleet page first render < 1 s with 10,000 rows", `${Math.round(big.pageRenderMs)} ms`, big.pageRenderMs < 1000 ? "met" : "**not met**"]);
+    }
+  }
+  for (const r of rows.filter((x) => !x.failed && Number.isFinite(x.fanInRps))) {
+    const ok = r.fanInRps >= 1000 && r.fanInP99 < 100 && r.lost === 0 && r.fanInErrors === 0;
+    lines.push([`webhook fan-in ≥ 1,000 events/s, p99 < 100 ms, 0 lost (${r.n.toLocaleString("en-US")} @ ${r.speed}×)`,
+      `${Math.round(r.fanInRps)} events/s, p99 ${r.fanInP99} ms, ${r.lost} lost, ${r.fanInErrors} errors`, ok ? "met" : "**not met**"]);
+  }
+  return lines;
 }
 
 const git = (args) => {

@@ -15,7 +15,6 @@ import { adoptFault, apiClient, machineOptions, sendRatePerMinute } from "./conf
 import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
 import { retryAfterHeader, windowVerdict } from "./rate-window.js";
 import { RegistryReporter } from "./registry-report.js";
-import { forgetSessionName, rememberSessionName } from "./session-names.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -206,15 +205,9 @@ export class InstanceSupervisor {
     }
     this.instance.instanceId ??= instanceId;
     if (serverName) this.instance.serverName = serverName;
-    if (sessionName && sessionName !== this.instance.sessionName) {
-      this.instance.sessionName = sessionName;
-      // WAHA-shaped webhooks name the session; the mapping is only needed when that name is not
-      // the instance id itself (the webhook routing falls back to the session name).
-      if (sessionName !== this.instance.instanceId) {
-        this.namePending = rememberSessionName(this.env, sessionName, this.instance.instanceId).catch(() => {});
-        this.ctx.waitUntil(this.namePending);
-      }
-    }
+    // The session name goes into the registry row, which is also the session name → instance id
+    // mapping for WAHA-shaped webhooks.
+    if (sessionName) this.instance.sessionName = sessionName;
     this.#syncRegistry(Date.now());
     this.#saveInstance();
   }
@@ -630,8 +623,9 @@ export class InstanceSupervisor {
       if (fresh && typeof body.initialStatus === "string") {
         await settle(this.#step({ type: "status", input: body.initialStatus }, "call"));
       }
-      // The create answers once WAHA-shaped webhooks (which name the session) can be routed.
-      await this.namePending;
+      // The create answers once the registry lists the instance: then WAHA-shaped webhooks (which
+      // name the session) can be routed, and the fleet view shows it.
+      await this.registry.flushNow();
       return json(this.view(), 201);
     }
     if (method === "POST" && path === "/webhook") {
@@ -771,7 +765,6 @@ export class InstanceSupervisor {
     } catch (err) {
       if (err?.code !== "not_found") return errorResponseFrom(this.env, err);
     }
-    const sessionName = this.instance.sessionName;
     this.generation += 1;
     for (const writer of this.streams) writer.close().catch(() => {});
     this.streams.clear();
@@ -780,7 +773,6 @@ export class InstanceSupervisor {
     await this.ctx.storage.deleteAll();
     this.#resetMemory();
     this.registry.remove(removedId);
-    if (sessionName) await forgetSessionName(this.env, sessionName).catch(() => {});
     return json({ deleted: true });
   }
 }

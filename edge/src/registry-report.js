@@ -22,8 +22,21 @@ export class RegistryReporter {
     this.removal = null;
     this.timer = null;
     this.dueAt = Infinity;
-    this.inFlight = false;
+    this.inFlight = null;
+    this.release = null;
     this.failures = 0;
+  }
+
+  /** Sends what is queued now and waits for it (the create answers once its row is listed). */
+  async flushNow() {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.dueAt = Infinity;
+      this.release?.();
+    }
+    while (this.inFlight) await this.inFlight;
+    await this.#flush();
   }
 
   /** Queues the row when its digest differs from the last one sent; `build` makes it lazily. */
@@ -58,11 +71,12 @@ export class RegistryReporter {
     const due = Date.now() + delayMs;
     if (this.timer !== null && this.dueAt <= due) return;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.release?.();
     this.dueAt = due;
-    let release;
     const done = new Promise((resolve) => {
-      release = resolve;
+      this.release = resolve;
     });
+    const release = this.release;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.dueAt = Infinity;
@@ -74,7 +88,10 @@ export class RegistryReporter {
   async #flush() {
     if (this.inFlight) return; // the running flush re-schedules when it ends
     if (this.row === null && this.removal === null && this.counts.size === 0) return;
-    this.inFlight = true;
+    let finished;
+    this.inFlight = new Promise((resolve) => {
+      finished = resolve;
+    });
     const row = this.row;
     const digest = this.rowDigest;
     const removal = this.removal;
@@ -98,7 +115,8 @@ export class RegistryReporter {
       retryMs = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)];
       this.failures += 1;
     } finally {
-      this.inFlight = false;
+      this.inFlight = null;
+      finished();
     }
     if (retryMs !== null) this.#schedule(retryMs);
     else if (this.row !== null || this.removal !== null) this.#schedule(0);

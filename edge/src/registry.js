@@ -26,6 +26,7 @@ const SCHEMA = [
      observed_ms_24h REAL NOT NULL DEFAULT 0, created_ms REAL NOT NULL, updated_ms REAL NOT NULL,
      version REAL NOT NULL)`,
   `CREATE INDEX IF NOT EXISTS instances_status ON instances (status, instance_id)`,
+  `CREATE INDEX IF NOT EXISTS instances_session ON instances (session_name)`,
   `CREATE TABLE IF NOT EXISTS counters (name TEXT NOT NULL, labels TEXT NOT NULL, value REAL NOT NULL,
      PRIMARY KEY (name, labels))`,
 ];
@@ -57,6 +58,12 @@ export class InstanceRegistry {
       }
       if (request.method === "GET" && url.pathname === "/list") return this.#list(url.searchParams);
       if (request.method === "GET" && url.pathname === "/snapshot") return json(this.#snapshot());
+      if (request.method === "GET" && url.pathname === "/by-session") {
+        const [row] = this.sql
+          .exec("SELECT instance_id FROM instances WHERE session_name = ? LIMIT 1", url.searchParams.get("name") ?? "")
+          .toArray();
+        return row ? json({ instanceId: row.instance_id }) : errorResponse("not_found", "no instance with that session name");
+      }
       return errorResponse("not_found", "no such registry route");
     } catch (err) {
       if (err?.code === "bad_request") return errorResponse("bad_request", err.message);
@@ -259,6 +266,23 @@ export async function recordInRegistry(env, record) {
 /** `GET /instances` of the worker: the query is passed on as it came. */
 export function listRegistry(env, search) {
   return registryStub(env).fetch(new Request(`${REGISTRY_ORIGIN}/list${search}`));
+}
+
+/**
+ * The instance a session name belongs to (WAHA-shaped webhooks name the session, not the Wawp
+ * instance id), or null. The registry row carries the mapping, so a create makes no second object
+ * for it; the lookup runs only for events without an `instance_id` whose session name is not an
+ * instance id itself.
+ */
+export async function instanceForSession(env, sessionName) {
+  const response = await registryStub(env).fetch(
+    new Request(`${REGISTRY_ORIGIN}/by-session?name=${encodeURIComponent(sessionName)}`),
+  );
+  if (!response.ok) {
+    await response.body?.cancel();
+    return null;
+  }
+  return (await response.json()).instanceId ?? null;
 }
 
 export async function registrySnapshot(env) {

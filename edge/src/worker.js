@@ -20,9 +20,9 @@ import { MAX_JSON_BODY_BYTES, errorResponse, errorResponseFrom, json, readBodyCa
 import { INTERNAL_ORIGIN, InstanceSupervisor, PUBLIC_ORIGIN } from "./instance.js";
 import { renderMetrics } from "./metrics.js";
 import { RateWindow, hitRateWindow, retryAfterHeader } from "./rate-window.js";
-import { InstanceRegistry, listRegistry, recordInRegistry, registrySnapshot } from "./registry.js";
+import { InstanceRegistry, instanceForSession, listRegistry, recordInRegistry, registrySnapshot } from "./registry.js";
 import { RegistryReporter } from "./registry-report.js";
-import { SessionNames, instanceForSession } from "./session-names.js";
+import { SessionNames } from "./session-names.js";
 
 export { InstanceRegistry, InstanceSupervisor, RateWindow, SessionNames };
 

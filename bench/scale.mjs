@@ -90,7 +90,12 @@ function signed(instance, status, id, timestamp) {
 async function createAll(base, n) {
   const latencies = [];
   const created = [];
+  const errorKinds = {};
   let errors = 0;
+  const failed = (kind) => {
+    errors += 1;
+    errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+  };
   let next = 0;
   const t0 = performance.now();
   const worker = async () => {
@@ -100,14 +105,14 @@ async function createAll(base, n) {
         const r = await admin(base, "POST", "/instances/create", {});
         latencies.push(r.ms);
         if (r.status === 201) created.push(r.data);
-        else errors += 1;
-      } catch {
-        errors += 1;
+        else failed(`HTTP ${r.status} ${r.data?.error?.message ?? ""}`.trim().slice(0, 160));
+      } catch (err) {
+        failed(String(err?.name ?? err));
       }
     }
   };
   await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
-  return { created, errors, latencies, seconds: (performance.now() - t0) / 1000 };
+  return { created, errors, errorKinds, latencies, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function registryIds(base) {
@@ -236,7 +241,7 @@ async function runCase({ n, speed }, log) {
     });
     const rssBefore = workerdRss();
     const creates = await createAll(edge.url, n);
-    log(`scale ${n}@${speed}×: ${creates.created.length} created, ${creates.errors} errors in ${creates.seconds.toFixed(1)} s`);
+    log(`scale ${n}@${speed}×: ${creates.created.length} created, ${creates.errors} errors in ${creates.seconds.toFixed(1)} s ${JSON.stringify(creates.errorKinds)}`);
     const rssAfter = workerdRss();
 
     counting = true;
@@ -263,6 +268,7 @@ async function runCase({ n, speed }, log) {
       n, speed,
       created: creates.created.length,
       createErrors: creates.errors,
+      createErrorKinds: creates.errorKinds,
       createRate: creates.created.length / creates.seconds,
       createP50: percentile(creates.latencies, 50),
       createP99: percentile(creates.latencies, 99),

@@ -270,7 +270,8 @@ export class InstanceSupervisor {
       this.instance.inflightCalls.push(...calls);
       changed = true;
     }
-    this.#syncRegistry(nowMs);
+    // An event the machine ignored (a duplicate webhook) changes no row: skip the registry work.
+    if (changed || persist) this.#syncRegistry(nowMs);
     this.#saveInstance();
     this.#syncAlarm();
     if (changed) this.#broadcastInstance();
@@ -322,7 +323,8 @@ export class InstanceSupervisor {
     }
     this.instance.reportedRestarts = restarts;
     const status = this.machine.status;
-    const sinceMs = snapshot.sinceMs || null;
+    const [audited] = snapshot.sinceMs ? [] : this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const sinceMs = snapshot.sinceMs || audited?.at_ms || null; // as view() reports it
     const uiAction = this.instance.uiAction ?? uiActionFor(status);
     const [latest] = this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms DESC, rowid DESC LIMIT 1");
     // A notification stays open until the instance is WORKING again after it.

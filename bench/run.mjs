@@ -7,6 +7,7 @@ import os from "node:os";
 import { execFileSync } from "node:child_process";
 import { ROOT } from "./lib/package.mjs";
 import { table } from "./lib/stats.mjs";
+import { scaleTargets } from "./scale.mjs";
 
 const SECTIONS = [
   ["weight", "1. Weight", () => import("./weight.mjs")],
@@ -67,30 +68,9 @@ function targets() {
   }
   const edge = results.edge;
   if (edge?.runs) lines.push(["edge throughput with zero errors", `${edge.errors} errors over ${edge.runs.length} runs`, edge.errors === 0 ? "met" : "**not met**"]);
-  lines.push(...scaleTargets(results.scale));
+  if (results.scale) lines.push(...scaleTargets(results.scale));
   if (lines.length === 0) return "";
   return `## Summary against the targets of issue 7\n\n${table(["Target", "This run", "Verdict"], lines)}\n`;
-}
-
-/** Issue 14's targets against the scale section's rows. */
-function scaleTargets(rows) {
-  if (!Array.isArray(rows)) return [];
-  const lines = [];
-  const big = rows.find((r) => r.n === 10000 && r.speed === 1);
-  if (big) {
-    const ok = !big.failed && big.registered === 10000 && big.createErrors === 0 && big.orphans === 0;
-    lines.push(["10,000 instances registered in one workerd, 0 errors, 0 orphans",
-      big.failed ? `failed: ${big.failed}` : `${big.registered} registered, ${big.createErrors} errors, ${big.orphans} orphans`, ok ? "met" : "**not met**"]);
-    if (Number.isFinite(big.pageRenderMs)) {
-      lines.push(["fleet page first render < 1 s with 10,000 rows", `${Math.round(big.pageRenderMs)} ms`, big.pageRenderMs < 1000 ? "met" : "**not met**"]);
-    }
-  }
-  for (const r of rows.filter((x) => !x.failed && Number.isFinite(x.fanInRps))) {
-    const ok = r.fanInRps >= 1000 && r.fanInP99 < 100 && r.lost === 0 && r.fanInErrors === 0;
-    lines.push([`webhook fan-in ≥ 1,000 events/s, p99 < 100 ms, 0 lost (${r.n.toLocaleString("en-US")} @ ${r.speed}×)`,
-      `${Math.round(r.fanInRps)} events/s, p99 ${r.fanInP99} ms, ${r.lost} lost, ${r.fanInErrors} errors`, ok ? "met" : "**not met**"]);
-  }
-  return lines;
 }
 
 const git = (args) => {

@@ -16,17 +16,29 @@ import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } f
 import { retryAfterHeader, windowVerdict } from "./rate-window.js";
 import { RegistryReporter } from "./registry-report.js";
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
+/**
+ * Each table is created when first written: an instance that never sends nor notifies keeps only
+ * `meta` and `audit`. Every table and index is at least one page of the object's SQLite page cache,
+ * and one workerd process caps the SQLite memory of all its objects together (BENCHMARKS.md
+ * "Scale"), so fewer pages per idle instance means more instances per process.
+ */
+const TABLES = {
+  meta: [`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`],
+  audit: [
+    `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
+     status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
+  ],
+  messages: [
+    `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
      state TEXT NOT NULL, code TEXT, message_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
      timeout_ms REAL, created_ms REAL NOT NULL, done_ms REAL)`,
-  `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_ms)`,
-  `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
-     status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
+    `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_ms)`,
+  ],
+  notifications: [
+    `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
      at_ms REAL NOT NULL, PRIMARY KEY (reason, episode))`,
-];
+  ],
+};
 
 /** Message states: queued → sending → sent | rejected (queued → rejected on a machine reject). */
 const MESSAGE_STATES = ["queued", "sending", "sent", "rejected"];
@@ -102,23 +114,30 @@ export class InstanceSupervisor {
     this.savedInstance = null;
     this.lastAuditedStatus = null;
     this.alarmAt = null;
-    this.schemaReady = false;
+    /** The tables that exist in this object's database. */
+    this.tables = new Set();
   }
 
   // ---------------------------------------------------------------- storage
 
-  #ensureSchema() {
-    if (this.schemaReady) return;
-    for (const statement of SCHEMA) this.sql.exec(statement);
-    this.schemaReady = true;
+  #ensureTable(name) {
+    if (this.tables.has(name)) return;
+    for (const statement of TABLES[name]) this.sql.exec(statement);
+    this.tables.add(name);
   }
 
-  #rows(query, ...bindings) {
-    return this.schemaReady ? this.sql.exec(query, ...bindings).toArray() : [];
+  #ensureSchema() {
+    this.#ensureTable("meta");
+    this.#ensureTable("audit");
+  }
+
+  /** Rows of a query on `table`; none while that table does not exist yet. */
+  #rows(table, query, ...bindings) {
+    return this.tables.has(table) ? this.sql.exec(query, ...bindings).toArray() : [];
   }
 
   #readMeta(key) {
-    const [row] = this.#rows("SELECT value FROM meta WHERE key = ?", key);
+    const [row] = this.#rows("meta", "SELECT value FROM meta WHERE key = ?", key);
     return row ? row.value : null;
   }
 
@@ -140,8 +159,8 @@ export class InstanceSupervisor {
   }
 
   #restore() {
-    const tables = this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray();
-    this.schemaReady = tables.length > 0;
+    const names = this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray();
+    this.tables = new Set(names.map((row) => row.name).filter((name) => Object.hasOwn(TABLES, name)));
     const instanceJson = this.#readMeta("instance");
     const machineJson = this.#readMeta("machine");
     if (!instanceJson || !machineJson) return;
@@ -156,7 +175,7 @@ export class InstanceSupervisor {
       const { code, message } = describeError(this.env, err);
       this.instance.lastError = { code, message: `stored machine state unreadable: ${message}`, op: "restore", atMs: Date.now() };
     }
-    const [last] = this.#rows("SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
+    const [last] = this.#rows("audit", "SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
     this.lastAuditedStatus = last ? last.status : null;
     this.#recoverAfterRestart();
   }
@@ -168,7 +187,7 @@ export class InstanceSupervisor {
   #recoverAfterRestart() {
     const lostCalls = this.instance.inflightCalls;
     this.instance.inflightCalls = [];
-    for (const row of this.#rows("SELECT id FROM messages WHERE state = 'sending'")) {
+    for (const row of this.#rows("messages", "SELECT id FROM messages WHERE state = 'sending'")) {
       this.#settleMessage(row.id, "rejected", { code: "closed" });
     }
     this.#saveInstance();
@@ -176,7 +195,7 @@ export class InstanceSupervisor {
       this.#step({ type: "result", op, ok: false, error: "network" }, "call");
     }
     const known = this.#machineQueueIds();
-    for (const row of this.#rows("SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
+    for (const row of this.#rows("messages", "SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
       if (known && known.has(row.id)) continue;
       if (!known && this.machine.queuedSends > 0) break;
       this.#step(sendEvent(row.id, row.timeout_ms), "call");
@@ -323,10 +342,10 @@ export class InstanceSupervisor {
     }
     this.instance.reportedRestarts = restarts;
     const status = this.machine.status;
-    const [audited] = snapshot.sinceMs ? [] : this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const [audited] = snapshot.sinceMs ? [] : this.#rows("audit", "SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
     const sinceMs = snapshot.sinceMs || audited?.at_ms || null; // as view() reports it
     const uiAction = this.instance.uiAction ?? uiActionFor(status);
-    const [latest] = this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms DESC, rowid DESC LIMIT 1");
+    const [latest] = this.#rows("notifications", "SELECT reason, at_ms FROM notifications ORDER BY at_ms DESC, rowid DESC LIMIT 1");
     // A notification stays open until the instance is WORKING again after it.
     const open = latest && !(status === "WORKING" && (sinceMs ?? 0) >= latest.at_ms) ? { reason: latest.reason, atMs: latest.at_ms } : null;
     const { serverName, sessionName, lastError } = this.instance;
@@ -350,8 +369,8 @@ export class InstanceSupervisor {
   /** Restarts and time WORKING over the last 24 h, from the audit trail (the package's rule). */
   #lastDay(nowMs) {
     const from = nowMs - 86_400_000;
-    const [before] = this.#rows("SELECT status FROM audit WHERE at_ms < ? ORDER BY seq DESC LIMIT 1", from);
-    const timeline = this.#rows("SELECT at_ms, status FROM audit WHERE at_ms >= ? ORDER BY seq", from).map((row) => ({
+    const [before] = this.#rows("audit", "SELECT status FROM audit WHERE at_ms < ? ORDER BY seq DESC LIMIT 1", from);
+    const timeline = this.#rows("audit", "SELECT at_ms, status FROM audit WHERE at_ms >= ? ORDER BY seq", from).map((row) => ({
       atMs: row.at_ms,
       status: row.status,
     }));
@@ -434,7 +453,7 @@ export class InstanceSupervisor {
 
   async #deliver(id) {
     const generation = this.generation;
-    const [row] = this.#rows("SELECT chat_id, text, attempts FROM messages WHERE id = ?", id);
+    const [row] = this.#rows("messages", "SELECT chat_id, text, attempts FROM messages WHERE id = ?", id);
     if (!row) return;
     try {
       const sent = await this.#client().sendText(row.chat_id, row.text);
@@ -447,7 +466,7 @@ export class InstanceSupervisor {
       if (NOT_DELIVERED_HTTP.has(err?.httpStatus) && row.attempts + 1 < MAX_SEND_ATTEMPTS) {
         this.sql.exec("UPDATE messages SET state = 'queued', attempts = attempts + 1 WHERE id = ?", id);
         this.#broadcastMessage(id);
-        const [again] = this.#rows("SELECT timeout_ms FROM messages WHERE id = ?", id);
+        const [again] = this.#rows("messages", "SELECT timeout_ms FROM messages WHERE id = ?", id);
         // 422: the session was not WORKING after all (stale status) — the machine re-reads it and
         // holds the message until a fresh status says WORKING. 429: simply queue it again.
         const event = sendEvent(id, again?.timeout_ms);
@@ -463,6 +482,7 @@ export class InstanceSupervisor {
    *  what makes delivery exactly-once across retries and restarts. */
   #settleMessage(id, state, { code = null, messageId = null } = {}) {
     const final = state === "sent" || state === "rejected";
+    if (!this.tables.has("messages")) return;
     const cursor = this.sql.exec(
       `UPDATE messages SET state = ?, code = ?, message_id = ?, done_ms = ?
         WHERE id = ? AND state NOT IN ('sent', 'rejected')`,
@@ -477,7 +497,8 @@ export class InstanceSupervisor {
   }
 
   #notifyAdmin(reason, nowMs) {
-    const [episode] = this.#rows("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");
+    const [episode] = this.#rows("audit", "SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");
+    this.#ensureTable("notifications");
     const cursor = this.sql.exec(
       "INSERT OR IGNORE INTO notifications (reason, episode, at_ms) VALUES (?, ?, ?)",
       reason,
@@ -510,7 +531,7 @@ export class InstanceSupervisor {
     const known = this.machine !== null;
     const status = known ? this.machine.status : "UNKNOWN";
     const snapshot = known ? this.machine.snapshot() : {};
-    const [audited] = this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const [audited] = this.#rows("audit", "SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
     const pending = this.instance.inflightCalls;
     const lifecycleOp = pending.find((op) => op !== "info" && op !== "me");
     const deadline = known ? this.machine.pollTimeout() : undefined;
@@ -527,7 +548,7 @@ export class InstanceSupervisor {
       me: this.instance.me,
       queueLength: known ? this.machine.queuedSends : 0,
       lastError: this.instance.lastError,
-      notifications: this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms, rowid").map((row) => ({
+      notifications: this.#rows("notifications", "SELECT reason, at_ms FROM notifications ORDER BY at_ms, rowid").map((row) => ({
         reason: row.reason,
         atMs: row.at_ms,
       })),
@@ -541,11 +562,11 @@ export class InstanceSupervisor {
   }
 
   #messages() {
-    return this.#rows("SELECT * FROM messages ORDER BY created_ms, rowid").map(messageView);
+    return this.#rows("messages", "SELECT * FROM messages ORDER BY created_ms, rowid").map(messageView);
   }
 
   #message(id) {
-    const [row] = this.#rows("SELECT * FROM messages WHERE id = ?", id);
+    const [row] = this.#rows("messages", "SELECT * FROM messages WHERE id = ?", id);
     return row ? messageView(row) : null;
   }
 
@@ -682,6 +703,7 @@ export class InstanceSupervisor {
       if (refusal) return refusal;
       // The message is stored before the machine hears of it, in one transaction with the step:
       // storage never holds a send the machine refused, nor the machine one storage lacks.
+      this.#ensureTable("messages");
       delivery = this.ctx.storage.transactionSync(() => {
         this.sql.exec(
           "INSERT INTO messages (id, chat_id, text, state, timeout_ms, created_ms) VALUES (?, ?, ?, 'queued', ?, ?)",
@@ -711,7 +733,7 @@ export class InstanceSupervisor {
    *  (counted from its own message rows, so the limit survives restarts at no extra storage). */
   #sendRateRefusal() {
     const nowMs = Date.now();
-    const hits = this.#rows("SELECT created_ms FROM messages WHERE created_ms > ? ORDER BY created_ms", nowMs - SEND_WINDOW_MS)
+    const hits = this.#rows("messages", "SELECT created_ms FROM messages WHERE created_ms > ? ORDER BY created_ms", nowMs - SEND_WINDOW_MS)
       .map((row) => row.created_ms);
     const verdict = windowVerdict(hits, sendRatePerMinute(this.env), SEND_WINDOW_MS, nowMs);
     if (verdict.allowed) return null;
@@ -723,7 +745,7 @@ export class InstanceSupervisor {
   }
 
   #stability() {
-    const timeline = this.#rows("SELECT at_ms, status FROM audit ORDER BY seq").map((row) => ({
+    const timeline = this.#rows("audit", "SELECT at_ms, status FROM audit ORDER BY seq").map((row) => ({
       atMs: row.at_ms,
       status: row.status,
     }));

@@ -1,11 +1,14 @@
 // How an instance's Durable Object (and the worker) keep the registry current without slowing
-// their own work: a changed row is sent at once, counter increments at most once a second, one
+// their own work: a changed row is sent within ROW_FLUSH_MS (a burst of changes is one write), counter increments at most once a second, one
 // request in flight at a time (so the registry sees an instance's rows in order), and a failed
 // send is retried with what changed since merged in. Nothing here ever throws into the caller.
 
 import { CounterBatch } from "./metrics.js";
 import { recordInRegistry } from "./registry.js";
 
+/** A changed row waits this long, so that a burst of changes (restart → STOPPED → STARTING → ...)
+ *  costs the single registry object one write; the create path sends at once (`flushNow`). */
+const ROW_FLUSH_MS = 200;
 /** Counter-only batches wait this long for company. */
 const COUNT_FLUSH_MS = 1_000;
 const RETRY_MS = [1_000, 5_000, 30_000];
@@ -45,7 +48,7 @@ export class RegistryReporter {
     if (digest === this.rowDigest && this.row !== null) return;
     this.row = build();
     this.rowDigest = digest;
-    this.#schedule(0);
+    this.#schedule(ROW_FLUSH_MS);
   }
 
   count(name, labels, value = 1) {
@@ -119,7 +122,7 @@ export class RegistryReporter {
       finished();
     }
     if (retryMs !== null) this.#schedule(retryMs);
-    else if (this.row !== null || this.removal !== null) this.#schedule(0);
+    else if (this.row !== null || this.removal !== null) this.#schedule(ROW_FLUSH_MS);
     else if (this.counts.size) this.#schedule(COUNT_FLUSH_MS);
   }
 }

@@ -156,6 +156,9 @@ async function eventsHandled(base) {
   return Number(/^wawp_webhook_events_total (\S+)$/m.exec(text)?.[1] ?? NaN);
 }
 
+/** Wall-clock cap of one fan-in (a saturated workerd answers slowly): the run is stopped then. */
+const FANIN_MAX_MS = 60_000;
+
 /** autocannon's result plus `accepted` (202 answers, counted here). */
 function fanIn(base, instances, amount) {
   const rand = rng(17);
@@ -177,7 +180,12 @@ function fanIn(base, instances, amount) {
           if (status === 202) accepted += 1;
         },
       }],
-    }, (err, result) => (err ? reject(err) : resolve({ ...result, accepted })));
+    }, (err, result) => {
+      clearTimeout(cap);
+      if (err) reject(err);
+      else resolve({ ...result, accepted });
+    });
+    const cap = setTimeout(() => run.stop(), FANIN_MAX_MS);
     run.on("error", reject);
   });
 }
@@ -403,10 +411,14 @@ export function render(rows) {
     "Reading: every create is one Durable Object (the session-name mapping lives in the registry row), and a create whose adopt fails is retried, " +
       "then deleted upstream, so a failing workerd leaves no orphan. The ceiling of one local workerd is SQLite memory: workerd caps all SQLite " +
       "connections of the process together (`sqlite3_hard_heap_limit64`, 512 MiB in this workerd; cloudflare/workerd#6570 raises it behind an autogate), " +
-      "and each live instance object holds its own database; past the cap, statements fail with `SQLITE_NOMEM` (creates answer 502 and are cleaned up; " +
-      "events hit by it are lost, which the instances' reconciliation `info` repairs within 5 minutes). On Cloudflare the objects are spread over many machines, " +
-      "so this is a limit of the local single-process setup, not of the design. The registry is one object (edge/src/registry.js says why): " +
-      "a change reaches `GET /instances` within the column \"registry shows a change\".",
+      "and each live instance object holds its own database; past the cap, statements fail with `SQLITE_NOMEM` (a create then answers 502 and is cleaned up; " +
+      "an event hit by it is lost, which the instance's reconciliation `info` repairs within 5 minutes). Instance tables are created when first written, " +
+      "so an idle instance holds fewer pages and 10,000 creates fit; a fan-in that wakes thousands of objects at once can still reach the cap (the lost column). " +
+      "On Cloudflare the objects are spread over many machines, so this is a limit of the local single-process setup, not of the design. " +
+      "Fan-in: all objects of one worker share one isolate thread in local workerd, so webhooks, the instances' own timers and the registry compete for one core; " +
+      "at 60× the 1,000 machines' reconciliation polls and watchdog restarts (each STARTING event arms a 1 s watchdog) use most of it. " +
+      "The registry is one object (edge/src/registry.js says why): a change reaches `GET /instances` within the column \"registry shows a change\" " +
+      "(rows are coalesced over 200 ms).",
   ];
   return md.join("\n");
 }

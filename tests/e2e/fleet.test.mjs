@@ -4,6 +4,7 @@
 // never holds the admin token.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { startStack } from "../../www/stack.mjs";
 import { accessibilityProblems, eventually, launchBrowser, openPage, screenshot } from "./browser.mjs";
 
@@ -154,4 +155,17 @@ test("a click opens the single-instance page; the page never saw the admin token
   }
   assert.ok(pageRequests.some((r) => new URL(r.url).pathname === "/backend/fleet"), "the page read the fleet through the backend");
   assert.deepEqual(pageProblems, []);
+});
+
+test("the demo backend's /backend/metrics passes the edge's Prometheus text through", async () => {
+  const res = await fetch(`${stack.url}/backend/metrics`);
+  assert.equal(res.status, 200);
+  const families = parsePrometheusTextFormat(await res.text());
+  const instances = families.find((f) => f.name === "wawp_instances");
+  const total = instances.metrics.reduce((sum, m) => sum + Number(m.value), 0);
+  assert.equal(total, INSTANCES);
+  const restarts = families.find((f) => f.name === "wawp_instance_restarts_total");
+  assert.ok(Number(restarts.metrics[0].value) >= 3, "the bulk retry's restarts are counted");
+  // The demo backend only proxies: without it the edge refuses the same call.
+  assert.equal((await fetch(`${stack.edgeUrl}/metrics`)).status, 401);
 });

@@ -7,6 +7,7 @@ import os from "node:os";
 import { execFileSync } from "node:child_process";
 import { ROOT } from "./lib/package.mjs";
 import { table } from "./lib/stats.mjs";
+import { scaleTargets } from "./scale.mjs";
 
 const SECTIONS = [
   ["weight", "1. Weight", () => import("./weight.mjs")],
@@ -16,6 +17,7 @@ const SECTIONS = [
   ["contention", "5. Contention: the AWS \"Exponential Backoff and Jitter\" experiment with our Backoff", () => import("./contention.mjs")],
   ["edge", "6. Edge throughput (webhooks through the worker in workerd)", () => import("./edge-throughput.mjs")],
   ["start-on-send", "7. Start-on-send under contention (simulator)", () => import("./start-on-send.mjs")],
+  ["scale", "8. Scale: the fleet in one local workerd", () => import("./scale.mjs")],
 ];
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
@@ -66,6 +68,7 @@ function targets() {
   }
   const edge = results.edge;
   if (edge?.runs) lines.push(["edge throughput with zero errors", `${edge.errors} errors over ${edge.runs.length} runs`, edge.errors === 0 ? "met" : "**not met**"]);
+  if (results.scale) lines.push(...scaleTargets(results.scale));
   if (lines.length === 0) return "";
   return `## Summary against the targets of issue 7\n\n${table(["Target", "This run", "Verdict"], lines)}\n`;
 }

@@ -34,6 +34,8 @@ export const ENV_NAMES = [
   "SEND_RATE_PER_MINUTE",
   "CREATE_RATE_PER_HOUR",
   "ALLOWED_ORIGINS",
+  "BULK_RETRY_PER_MINUTE",
+  "TEST_ADOPT_FAULT",
 ];
 
 const COMPATIBILITY_DATE = "2025-09-01";
@@ -62,6 +64,7 @@ export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env 
       INSTANCES: { className: "InstanceSupervisor", useSQLite: true },
       SESSION_NAMES: { className: "SessionNames", useSQLite: true },
       RATE_WINDOWS: { className: "RateWindow", useSQLite: true },
+      REGISTRY: { className: "InstanceRegistry", useSQLite: true },
     },
     durableObjectsPersist: persistDir ?? false,
     cf: false, // no Request.cf download from workers.cloudflare.com

@@ -3,7 +3,10 @@
 //   /api/*       -> the edge worker (prefix stripped; SSE streamed through unbuffered). The page's
 //                   own Authorization header (its instance token) passes through; nothing is added.
 //   /backend/*   -> the operator's backend, played by this server (edge mode): it holds the edge's
-//                   ADMIN_TOKEN and hands the page instance tokens only (docs/security.md)
+//                   ADMIN_TOKEN and hands the page instance tokens only (docs/security.md); it
+//                   also stands in for the operator's admin console for the fleet page:
+//                   GET /backend/fleet?… -> GET /instances?…, POST /backend/fleet/retry-failed,
+//                   GET /backend/metrics (docs/dashboard.md)
 //   /sim/*       -> the simulator's control API /__sim/* (only in simulator mode)
 //   /upstream/*  -> the simulator's session API (direct mode only: no edge worker, the package
 //                   runs in the page; see www/direct.js)
@@ -149,7 +152,7 @@ function operatorBackend(edgeBase, adminToken) {
     const response = await fetch(new URL(path, edgeBase), {
       method,
       headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body ?? {}),
+      body: method === "GET" ? undefined : JSON.stringify(body ?? {}),
       signal: AbortSignal.timeout(30_000),
     });
     const text = await response.text();
@@ -165,7 +168,32 @@ function operatorBackend(edgeBase, adminToken) {
   const mint = (instanceId) =>
     edge("POST", `/instances/${encodeURIComponent(instanceId)}/tokens`, { scopes: ["view", "send", "link", "control"] });
 
-  return async function handle(req, res, pathname) {
+  /** The fleet page's reads and its bulk retry: what an operator's admin console would offer its
+   *  signed-in operators (a real one checks that role first; the demo has no users). */
+  async function fleet(req, res, pathname, search) {
+    if (req.method === "GET" && pathname === "/backend/fleet") {
+      const listed = await edge("GET", `/instances${search}`);
+      return sendJson(res, listed.status, listed.data);
+    }
+    if (req.method === "POST" && pathname === "/backend/fleet/retry-failed") {
+      const retried = await edge("POST", "/instances/retry-failed");
+      return sendJson(res, retried.status, retried.data);
+    }
+    if (req.method === "GET" && pathname === "/backend/metrics") {
+      const response = await fetch(new URL("/metrics", edgeBase), {
+        headers: { authorization: `Bearer ${adminToken}` },
+        signal: AbortSignal.timeout(30_000),
+      });
+      res.writeHead(response.status, { "content-type": response.headers.get("content-type") ?? "text/plain", "cache-control": "no-store" });
+      return res.end(await response.text());
+    }
+    return sendError(res, 404, "not_found", "no such backend route");
+  }
+
+  return async function handle(req, res, pathname, search) {
+    if (pathname === "/backend/fleet" || pathname.startsWith("/backend/fleet/") || pathname === "/backend/metrics") {
+      return fleet(req, res, pathname, search);
+    }
     if (req.method !== "POST") return sendError(res, 405, "method_not_allowed", "POST only");
     const body = await readSmallJson(req);
     if (body === null) return sendError(res, 400, "bad_request", "the body must be a small JSON object");
@@ -219,7 +247,7 @@ export async function startDashboard({ port = 0, edgeUrl, adminToken, simUrl, ti
     }
     if (pathname.startsWith("/backend/")) {
       if (!backend) return sendError(res, 404, "not_found", "no operator backend here");
-      return backend(req, res, pathname).catch(() => {
+      return backend(req, res, pathname, search).catch(() => {
         if (!res.headersSent) sendError(res, 502, "upstream_unreachable", "the edge worker did not answer");
         else res.destroy();
       });

@@ -1,8 +1,7 @@
 // Who may call which route (docs/security.md): the admin token may do everything; an instance
 // token (package `verifyInstanceToken`) only its own instance's routes that its scopes allow.
 // The table below is also the allowlist of what the worker forwards to a Durable Object: a
-// sub-path that is not in it never reaches one. `POST /instances/create` and
-// `POST /instances/{id}/tokens` are the worker's own and admin only.
+// sub-path that is not in it never reaches one. `ADMIN_ROUTES` are the worker's own and admin only.
 
 import { verifyInstanceToken } from "wawp-session";
 import { adminToken, instanceTokenKey } from "./config.js";
@@ -24,6 +23,16 @@ export const INSTANCE_ROUTES = Object.freeze({
   "POST /logout": "control",
   "DELETE /": "control",
 });
+
+/** The worker's own routes, for the admin token only: they span instances or make new ones, so
+ *  an instance token never opens them (403). `{id}` stands for any instance id. */
+export const ADMIN_ROUTES = Object.freeze([
+  "POST /instances/create",
+  "POST /instances/{id}/tokens",
+  "GET /instances",
+  "POST /instances/retry-failed",
+  "GET /metrics",
+]);
 
 /** Only the events stream may carry its token in the URL (EventSource cannot set headers). */
 const QUERY_TOKEN_ROUTE = "GET /events";

@@ -126,6 +126,23 @@ export function createRatePerHour(env) {
   return positiveInteger(env.CREATE_RATE_PER_HOUR, 30);
 }
 
+/** `POST /instances/retry-failed` calls per minute (each may restart hundreds of instances). */
+export function bulkRetryPerMinute(env) {
+  return positiveInteger(env.BULK_RETRY_PER_MINUTE, 1);
+}
+
+/**
+ * Test-only fault: makes an instance object's adopt fail, so the tests can show that a failed
+ * adopt leaves no upstream instance behind. "once" fails the first adopt an object sees, "always"
+ * every one; unset in every deployment (wrangler.toml does not name it).
+ */
+export function adoptFault(env, object) {
+  if (env.TEST_ADOPT_FAULT === "always") return true;
+  if (env.TEST_ADOPT_FAULT !== "once" || object.adoptFaultSpent) return false;
+  object.adoptFaultSpent = true;
+  return true;
+}
+
 /** Browser origins allowed to call the worker (CORS); none by default. */
 export function allowedOrigins(env) {
   return String(env.ALLOWED_ORIGINS ?? "")

@@ -11,22 +11,34 @@
 // sees them one after the other and keeps its single lifecycle call in flight.
 
 import { LifecycleMachine, decodeStatus, stability, uiActionFor } from "wawp-session";
-import { apiClient, machineOptions, sendRatePerMinute } from "./config.js";
+import { adoptFault, apiClient, machineOptions, sendRatePerMinute } from "./config.js";
 import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
 import { retryAfterHeader, windowVerdict } from "./rate-window.js";
-import { forgetSessionName, rememberSessionName } from "./session-names.js";
+import { RegistryReporter } from "./registry-report.js";
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
+/**
+ * Each table is created when first written: an instance that never sends nor notifies keeps only
+ * `meta` and `audit`. Every table and index is at least one page of the object's SQLite page cache,
+ * and one workerd process caps the SQLite memory of all its objects together (BENCHMARKS.md
+ * "Scale"), so fewer pages per idle instance means more instances per process.
+ */
+const TABLES = {
+  meta: [`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`],
+  audit: [
+    `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
+     status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
+  ],
+  messages: [
+    `CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, chat_id TEXT NOT NULL, text TEXT NOT NULL,
      state TEXT NOT NULL, code TEXT, message_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,
      timeout_ms REAL, created_ms REAL NOT NULL, done_ms REAL)`,
-  `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_ms)`,
-  `CREATE TABLE IF NOT EXISTS audit (seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms REAL NOT NULL,
-     status TEXT NOT NULL, raw TEXT, source TEXT NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
+    `CREATE INDEX IF NOT EXISTS messages_created ON messages (created_ms)`,
+  ],
+  notifications: [
+    `CREATE TABLE IF NOT EXISTS notifications (reason TEXT NOT NULL, episode INTEGER NOT NULL,
      at_ms REAL NOT NULL, PRIMARY KEY (reason, episode))`,
-];
+  ],
+};
 
 /** Message states: queued → sending → sent | rejected; sending → queued when the machine holds a
  *  send again (hold_send: a 422 hand-back or a 429 retry). */
@@ -69,6 +81,8 @@ function emptyInstance() {
     lastError: null,
     startingTimeoutMs: null,
     expectedJid: null,
+    /** The machine's restart count already added to the registry's restarts counter. */
+    reportedRestarts: 0,
     /** Calls handed to the API and not answered yet; answered with a `network` error after a restart. */
     inflightCalls: [],
   };
@@ -82,6 +96,8 @@ export class InstanceSupervisor {
     this.streams = new Set();
     /** Bumped on delete so that answers to calls made before it are dropped. */
     this.generation = 0;
+    this.registry = new RegistryReporter(ctx, env);
+    this.registryVersion = 0;
     this.#resetMemory();
     ctx.blockConcurrencyWhile(async () => {
       this.alarmAt = (await ctx.storage.getAlarm()) ?? null;
@@ -96,23 +112,30 @@ export class InstanceSupervisor {
     this.savedInstance = null;
     this.lastAuditedStatus = null;
     this.alarmAt = null;
-    this.schemaReady = false;
+    /** The tables that exist in this object's database. */
+    this.tables = new Set();
   }
 
   // ---------------------------------------------------------------- storage
 
-  #ensureSchema() {
-    if (this.schemaReady) return;
-    for (const statement of SCHEMA) this.sql.exec(statement);
-    this.schemaReady = true;
+  #ensureTable(name) {
+    if (this.tables.has(name)) return;
+    for (const statement of TABLES[name]) this.sql.exec(statement);
+    this.tables.add(name);
   }
 
-  #rows(query, ...bindings) {
-    return this.schemaReady ? this.sql.exec(query, ...bindings).toArray() : [];
+  #ensureSchema() {
+    this.#ensureTable("meta");
+    this.#ensureTable("audit");
+  }
+
+  /** Rows of a query on `table`; none while that table does not exist yet. */
+  #rows(table, query, ...bindings) {
+    return this.tables.has(table) ? this.sql.exec(query, ...bindings).toArray() : [];
   }
 
   #readMeta(key) {
-    const [row] = this.#rows("SELECT value FROM meta WHERE key = ?", key);
+    const [row] = this.#rows("meta", "SELECT value FROM meta WHERE key = ?", key);
     return row ? row.value : null;
   }
 
@@ -134,8 +157,8 @@ export class InstanceSupervisor {
   }
 
   #restore() {
-    const tables = this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray();
-    this.schemaReady = tables.length > 0;
+    const names = this.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray();
+    this.tables = new Set(names.map((row) => row.name).filter((name) => Object.hasOwn(TABLES, name)));
     const instanceJson = this.#readMeta("instance");
     const machineJson = this.#readMeta("machine");
     if (!instanceJson || !machineJson) return;
@@ -150,7 +173,7 @@ export class InstanceSupervisor {
       const { code, message } = describeError(this.env, err);
       this.instance.lastError = { code, message: `stored machine state unreadable: ${message}`, op: "restore", atMs: Date.now() };
     }
-    const [last] = this.#rows("SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
+    const [last] = this.#rows("audit", "SELECT status FROM audit ORDER BY seq DESC LIMIT 1");
     this.lastAuditedStatus = last ? last.status : null;
     this.#recoverAfterRestart();
   }
@@ -163,14 +186,14 @@ export class InstanceSupervisor {
     this.instance.inflightCalls = [];
     const { queue = [], sending = [] } = this.machine.snapshot();
     const out = new Set(sending.map((send) => send.id));
-    for (const row of this.#rows("SELECT id FROM messages WHERE state = 'sending'")) {
+    for (const row of this.#rows("messages", "SELECT id FROM messages WHERE state = 'sending'")) {
       if (out.has(row.id)) this.#step({ type: "send_result", id: row.id, ok: false, error: "closed" }, "call");
       else this.#settleMessage(row.id, "rejected", { code: "closed" }); // stored before the machine tracked sends
     }
     this.#saveInstance();
     for (const op of lostCalls) this.#step({ type: "result", op, ok: false, error: "network" }, "call");
     const held = new Set(queue.map((send) => send.id));
-    for (const row of this.#rows("SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
+    for (const row of this.#rows("messages", "SELECT id, timeout_ms FROM messages WHERE state = 'queued' ORDER BY rowid")) {
       if (!held.has(row.id)) this.#step(sendEvent(row.id, row.timeout_ms), "call");
     }
   }
@@ -189,10 +212,10 @@ export class InstanceSupervisor {
     }
     this.instance.instanceId ??= instanceId;
     if (serverName) this.instance.serverName = serverName;
-    if (sessionName && sessionName !== this.instance.sessionName) {
-      this.instance.sessionName = sessionName;
-      this.ctx.waitUntil(rememberSessionName(this.env, sessionName, this.instance.instanceId).catch(() => {}));
-    }
+    // The session name goes into the registry row, which is also the session name → instance id
+    // mapping for WAHA-shaped webhooks.
+    if (sessionName) this.instance.sessionName = sessionName;
+    this.#syncRegistry(Date.now());
     this.#saveInstance();
   }
 
@@ -260,6 +283,8 @@ export class InstanceSupervisor {
       this.instance.inflightCalls.push(...calls);
       changed = true;
     }
+    // An event the machine ignored (a duplicate webhook) changes no row: skip the registry work.
+    if (changed || persist) this.#syncRegistry(nowMs);
     this.#saveInstance();
     this.#syncAlarm();
     if (changed) this.#broadcastInstance();
@@ -297,6 +322,58 @@ export class InstanceSupervisor {
     return true;
   }
 
+  /**
+   * Keeps this instance's registry row current (edge/src/registry.js): queued when what the fleet
+   * view shows changed, and the machine's new restarts added to the fleet's counter.
+   */
+  #syncRegistry(nowMs) {
+    const { instanceId } = this.instance;
+    if (!instanceId || !this.machine) return;
+    const snapshot = this.machine.snapshot() ?? {};
+    const restarts = snapshot.restarts ?? 0;
+    if (restarts > this.instance.reportedRestarts) {
+      this.registry.count("wawp_instance_restarts_total", {}, restarts - this.instance.reportedRestarts);
+    }
+    this.instance.reportedRestarts = restarts;
+    const status = this.machine.status;
+    const [audited] = snapshot.sinceMs ? [] : this.#rows("audit", "SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const sinceMs = snapshot.sinceMs || audited?.at_ms || null; // as view() reports it
+    const uiAction = this.instance.uiAction ?? uiActionFor(status);
+    const [latest] = this.#rows("notifications", "SELECT reason, at_ms FROM notifications ORDER BY at_ms DESC, rowid DESC LIMIT 1");
+    // A notification stays open until the instance is WORKING again after it.
+    const open = latest && !(status === "WORKING" && (sinceMs ?? 0) >= latest.at_ms) ? { reason: latest.reason, atMs: latest.at_ms } : null;
+    const { serverName, sessionName, lastError } = this.instance;
+    const digest = JSON.stringify([status, sinceMs, uiAction, open, serverName, sessionName, lastError?.code, lastError?.atMs]);
+    this.registry.update(digest, () => {
+      const day = this.#lastDay(nowMs);
+      this.registryVersion = Math.max(nowMs, this.registryVersion + 0.001);
+      return {
+        instanceId, sessionName, serverName, status, uiAction, sinceMs,
+        lastError: lastError ? { code: lastError.code, message: lastError.message, op: lastError.op, atMs: lastError.atMs } : null,
+        openNotification: open,
+        restarts24h: day.restarts,
+        workingMs24h: day.workingMs,
+        observedMs24h: day.observedMs,
+        atMs: nowMs,
+        version: this.registryVersion,
+      };
+    });
+  }
+
+  /** Restarts and time WORKING over the last 24 h, from the audit trail (the package's rule). */
+  #lastDay(nowMs) {
+    const from = nowMs - 86_400_000;
+    const [before] = this.#rows("audit", "SELECT status FROM audit WHERE at_ms < ? ORDER BY seq DESC LIMIT 1", from);
+    const timeline = this.#rows("audit", "SELECT at_ms, status FROM audit WHERE at_ms >= ? ORDER BY seq", from).map((row) => ({
+      atMs: row.at_ms,
+      status: row.status,
+    }));
+    if (before) timeline.unshift({ atMs: from, status: before.status });
+    if (timeline.length === 0) return { restarts: 0, workingMs: 0, observedMs: 0 };
+    const metrics = stability(timeline, nowMs);
+    return { restarts: metrics.restarts ?? 0, workingMs: metrics.workingMs ?? 0, observedMs: metrics.observedMs ?? 0 };
+  }
+
   #syncAlarm() {
     const deadline = this.machine.pollTimeout();
     const next = typeof deadline === "number" && Number.isFinite(deadline) ? deadline : null;
@@ -307,6 +384,7 @@ export class InstanceSupervisor {
   }
 
   async alarm() {
+    if (this.alarmAt !== null) this.registry.observeAlarmLag(Date.now() - this.alarmAt);
     this.alarmAt = null; // a fired alarm is gone; #step re-arms the next one
     if (!this.machine) return;
     // Awaited so the calls and deliveries this alarm starts finish inside the alarm handler.
@@ -373,7 +451,7 @@ export class InstanceSupervisor {
 
   /** Performs a released send once and reports the outcome; the machine resolves, holds or rejects it. */
   async #deliver(id) {
-    const [row] = this.#rows("SELECT chat_id, text FROM messages WHERE id = ?", id);
+    const [row] = this.#rows("messages", "SELECT chat_id, text FROM messages WHERE id = ?", id);
     if (!row) return;
     const outcome = await this.#attempt("send", (client) => client.sendText(row.chat_id, row.text));
     if (!outcome) return;
@@ -392,6 +470,7 @@ export class InstanceSupervisor {
    *  again, which is what keeps a message's outcome single across restarts. */
   #settleMessage(id, state, { code = null } = {}) {
     const final = state === "sent" || state === "rejected";
+    if (!this.tables.has("messages")) return;
     const cursor = this.sql.exec(
       `UPDATE messages SET state = ?, code = ?, done_ms = ?
         WHERE id = ? AND state NOT IN ('sent', 'rejected')`,
@@ -401,16 +480,19 @@ export class InstanceSupervisor {
       id,
     );
     if (cursor.rowsWritten > 0) this.#broadcastMessage(id);
+    if (cursor.rowsWritten > 0 && final) this.registry.count("wawp_sends_total", { outcome: state === "sent" ? "sent" : (code ?? "rejected") });
   }
 
   #notifyAdmin(reason, nowMs) {
-    const [episode] = this.#rows("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");
+    const [episode] = this.#rows("audit", "SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");
+    this.#ensureTable("notifications");
     const cursor = this.sql.exec(
       "INSERT OR IGNORE INTO notifications (reason, episode, at_ms) VALUES (?, ?, ?)",
       reason,
       episode?.seq ?? 0,
       nowMs,
     );
+    if (cursor.rowsWritten > 0) this.registry.count("wawp_admin_notifications_total", { reason });
     const url = this.env.ADMIN_WEBHOOK_URL;
     if (cursor.rowsWritten === 0 || !url) return;
     const body = JSON.stringify({
@@ -436,7 +518,7 @@ export class InstanceSupervisor {
     const known = this.machine !== null;
     const status = known ? this.machine.status : "UNKNOWN";
     const snapshot = known ? this.machine.snapshot() : {};
-    const [audited] = this.#rows("SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
+    const [audited] = this.#rows("audit", "SELECT at_ms FROM audit ORDER BY seq DESC LIMIT 1");
     const pending = this.instance.inflightCalls;
     const lifecycleOp = pending.find((op) => op !== "info" && op !== "me");
     const deadline = known ? this.machine.pollTimeout() : undefined;
@@ -453,7 +535,7 @@ export class InstanceSupervisor {
       me: this.instance.me,
       queueLength: known ? this.machine.queuedSends : 0,
       lastError: this.instance.lastError,
-      notifications: this.#rows("SELECT reason, at_ms FROM notifications ORDER BY at_ms, rowid").map((row) => ({
+      notifications: this.#rows("notifications", "SELECT reason, at_ms FROM notifications ORDER BY at_ms, rowid").map((row) => ({
         reason: row.reason,
         atMs: row.at_ms,
       })),
@@ -467,11 +549,11 @@ export class InstanceSupervisor {
   }
 
   #messages() {
-    return this.#rows("SELECT * FROM messages ORDER BY created_ms, rowid").map(messageView);
+    return this.#rows("messages", "SELECT * FROM messages ORDER BY created_ms, rowid").map(messageView);
   }
 
   #message(id) {
-    const [row] = this.#rows("SELECT * FROM messages WHERE id = ?", id);
+    const [row] = this.#rows("messages", "SELECT * FROM messages WHERE id = ?", id);
     return row ? messageView(row) : null;
   }
 
@@ -545,17 +627,22 @@ export class InstanceSupervisor {
     if (method === "POST" && path === "/adopt") {
       const body = await readJsonBody(request);
       if (!body) return errorResponse("bad_request", "the body must be a JSON object");
+      if (adoptFault(this.env, this)) throw new Error("adopt failed (TEST_ADOPT_FAULT)");
       const fresh = !this.machine;
       this.#adopt({ ...body, instanceId });
       if (fresh && typeof body.initialStatus === "string") {
         await settle(this.#step({ type: "status", input: body.initialStatus }, "call"));
       }
+      // The create answers once the registry lists the instance: then WAHA-shaped webhooks (which
+      // name the session) can be routed, and the fleet view shows it.
+      await this.registry.flushNow();
       return json(this.view(), 201);
     }
     if (method === "POST" && path === "/webhook") {
       // Events for instances this edge never adopted are not ours to supervise.
       if (!this.machine) return errorResponse("not_found", "instance not supervised here");
       const { input } = await request.json();
+      this.registry.count("wawp_webhook_events_total");
       await settle(this.#step({ type: "status", input }, "webhook"));
       return json({ status: this.machine.status }, 202);
     }
@@ -603,6 +690,7 @@ export class InstanceSupervisor {
       if (refusal) return refusal;
       // The message is stored before the machine hears of it, in one transaction with the step:
       // storage never holds a send the machine refused, nor the machine one storage lacks.
+      this.#ensureTable("messages");
       delivery = this.ctx.storage.transactionSync(() => {
         this.sql.exec(
           "INSERT INTO messages (id, chat_id, text, state, timeout_ms, created_ms) VALUES (?, ?, ?, 'queued', ?, ?)",
@@ -632,7 +720,7 @@ export class InstanceSupervisor {
    *  (counted from its own message rows, so the limit survives restarts at no extra storage). */
   #sendRateRefusal() {
     const nowMs = Date.now();
-    const hits = this.#rows("SELECT created_ms FROM messages WHERE created_ms > ? ORDER BY created_ms", nowMs - SEND_WINDOW_MS)
+    const hits = this.#rows("messages", "SELECT created_ms FROM messages WHERE created_ms > ? ORDER BY created_ms", nowMs - SEND_WINDOW_MS)
       .map((row) => row.created_ms);
     const verdict = windowVerdict(hits, sendRatePerMinute(this.env), SEND_WINDOW_MS, nowMs);
     if (verdict.allowed) return null;
@@ -644,7 +732,7 @@ export class InstanceSupervisor {
   }
 
   #stability() {
-    const timeline = this.#rows("SELECT at_ms, status FROM audit ORDER BY seq").map((row) => ({
+    const timeline = this.#rows("audit", "SELECT at_ms, status FROM audit ORDER BY seq").map((row) => ({
       atMs: row.at_ms,
       status: row.status,
     }));
@@ -688,14 +776,14 @@ export class InstanceSupervisor {
     } catch (err) {
       if (err?.code !== "not_found") return errorResponseFrom(this.env, err);
     }
-    const sessionName = this.instance.sessionName;
     this.generation += 1;
     for (const writer of this.streams) writer.close().catch(() => {});
     this.streams.clear();
     await this.ctx.storage.deleteAlarm();
+    const removedId = this.instance.instanceId ?? instanceId;
     await this.ctx.storage.deleteAll();
     this.#resetMemory();
-    if (sessionName) await forgetSessionName(this.env, sessionName).catch(() => {});
+    this.registry.remove(removedId);
     return json({ deleted: true });
   }
 }

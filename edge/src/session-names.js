@@ -1,6 +1,8 @@
-// Session name → instance id, one tiny Durable Object per session name. WAHA-shaped webhooks
-// name the session (`session`), not the Wawp `instance_id`; the mapping is written at create time
-// (and whenever an instance learns its session name) and removed on delete.
+// Legacy: session name → instance id, one tiny Durable Object per session name. Since the instance
+// registry (registry.js) carries the session name in each row and answers that lookup, nothing
+// writes or reads these objects any more; the class stays exported so that deployments whose
+// migrations created it keep a valid configuration (deleting a Durable Object class needs a
+// `deleted_classes` migration, which would also drop any mapping still stored).
 
 export class SessionNames {
   constructor(ctx) {
@@ -8,11 +10,6 @@ export class SessionNames {
   }
 
   async fetch(request) {
-    if (request.method === "PUT") {
-      const { instanceId } = await request.json();
-      await this.storage.put("instanceId", String(instanceId));
-      return new Response(null, { status: 204 });
-    }
     if (request.method === "DELETE") {
       await this.storage.deleteAll();
       return new Response(null, { status: 204 });
@@ -22,25 +19,4 @@ export class SessionNames {
       ? new Response(null, { status: 404 })
       : Response.json({ instanceId });
   }
-}
-
-function stub(env, sessionName) {
-  return env.SESSION_NAMES.get(env.SESSION_NAMES.idFromName(sessionName));
-}
-
-export async function rememberSessionName(env, sessionName, instanceId) {
-  await stub(env, sessionName).fetch(
-    new Request("https://names/", { method: "PUT", body: JSON.stringify({ instanceId }) }),
-  );
-}
-
-export async function forgetSessionName(env, sessionName) {
-  await stub(env, sessionName).fetch(new Request("https://names/", { method: "DELETE" }));
-}
-
-export async function instanceForSession(env, sessionName) {
-  const response = await stub(env, sessionName).fetch(new Request("https://names/"));
-  if (!response.ok) return null;
-  const { instanceId } = await response.json();
-  return instanceId ?? null;
 }

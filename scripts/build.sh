@@ -18,12 +18,12 @@ wasm-bindgen --target web --out-dir "$STAGE" --out-name wawp_session \
   --remove-name-section --remove-producers-section \
   --experimental-reset-state-function --omit-default-module-path \
   target/wasm32-unknown-unknown/release/wawp_session.wasm
-# -Oz --converge, and functions with one caller inlined only up to 20 instructions (-ocimfs 20):
-# binaryen's default inlines every one-caller function whatever its size, which merged the derived
-# serializers and option readers into each export's shim and gzipped 4.5 KB worse (issue 13 size
-# pass in BENCHMARKS.md; 10-30 measured alike, 0 and the default worse). --strip-target-features:
-# nothing reads that section at run time.
-OPT_FLAGS=(-Oz --converge -ocimfs 20 --strip-target-features)
+# -Oz --converge, and functions with one caller inlined only up to 200 instructions: binaryen's
+# default inlines every one-caller function whatever its size, which merged the derived
+# serializers and option readers into each export's shim and gzipped 2.0 KB worse. Smaller caps
+# shrink more but slow the per-event path (20: -4.7 KB, +10 % per event; BENCHMARKS.md, issue 13
+# size pass). --strip-target-features: nothing reads that section at run time.
+OPT_FLAGS=(-Oz --converge -ocimfs 200 --strip-target-features)
 if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
   node_modules/.bin/wasm-opt "${OPT_FLAGS[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \

@@ -376,7 +376,9 @@ export class InstanceSupervisor {
 
   #syncAlarm() {
     const deadline = this.machine.pollTimeout();
-    const next = typeof deadline === "number" && Number.isFinite(deadline) ? deadline : null;
+    // Alarms are whole milliseconds: rounded down, a fractional deadline would fire before it is
+    // due, find nothing to do and leave the machine without a timer.
+    const next = typeof deadline === "number" && Number.isFinite(deadline) ? Math.ceil(deadline) : null;
     if (next === this.alarmAt) return;
     this.alarmAt = next;
     const done = next === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(next);

@@ -103,7 +103,9 @@ impl LifecycleMachine {
     /// keeps the same deadline; never shorter than `interval` (the guide's thresholds are minimums).
     fn spread(&self, start_ms: f64, interval: f64, salt: u64) -> f64 {
         let mut rng = Rng::new(self.seed() ^ salt ^ start_ms.to_bits());
-        interval * (1.0 + self.opts.deadline_jitter * rng.next_f64())
+        // Whole milliseconds: hosts arm timers in ms (a Durable Object alarm drops the fraction
+        // and would fire before the deadline, find nothing due and never be re-armed).
+        (interval * (1.0 + self.opts.deadline_jitter * rng.next_f64())).ceil()
     }
 
     pub(super) fn reconcile_deadline(&self) -> Option<f64> {

@@ -28,7 +28,7 @@ export function packedProject(prefix) {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Every name of the public JS contract (../shared/API.md). */
+/** Every name of the public JS contract (API.md). */
 export const API_NAMES = [
   "decodeStatus", "uiActionFor", "normalizeJid", "compareIdentity", "parseRetryAfter",
   "verifyWebhook", "parseWebhook", "parseWebhooks", "Backoff", "WawpClient", "WawpError",

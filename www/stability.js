@@ -1,6 +1,6 @@
 // The stability card: uptime, restarts, failures, MTTR from the edge's audit trail, a status band
 // over time and the timeline, with restarts told apart (watchdog, recovery).
-import { statusLabel } from "/pkg/src/entry-web.js";
+import { stability, statusLabel } from "/pkg/src/entry-web.js";
 import { api, instancePath } from "./api.js";
 import { el, formatClock, formatDuration, sessionMs, svg } from "./dom.js";
 import { $, state } from "./state.js";
@@ -72,11 +72,9 @@ function renderChart(timeline) {
     rect.append(tip);
     chart.append(rect);
   });
-  const workingShare = timeline.reduce((sum, entry, i) => {
-    const end = i + 1 < timeline.length ? timeline[i + 1].atMs : now;
-    return entry.status === "WORKING" ? sum + (end - entry.atMs) : sum;
-  }, 0);
-  title.textContent = `Status over time: connected ${Math.round((workingShare / span) * 100)}% of the last ${formatDuration(sessionMs(span))}`;
+  // The connected share is the package's uptime ratio over this timeline (one rule, in the core).
+  const { uptimeRatio } = stability(timeline, now);
+  title.textContent = `Status over time: connected ${Math.round(uptimeRatio * 100)}% of the last ${formatDuration(sessionMs(span))}`;
   container.replaceChildren(chart,
     el("div", { class: "band-axis", "aria-hidden": "true" }, el("span", { text: formatClock(start) }), el("span", { text: "now" })));
   const seen = [...new Set(timeline.map((e) => e.status))];

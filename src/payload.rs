@@ -1,5 +1,6 @@
 //! JSON text in, with the crate's limits: serde_json does the reading, into `serde_json::Value`
-//! (vendor payloads have several shapes, so decoders look at fields rather than derive a struct).
+//! (vendor payloads have several shapes, so decoders look at fields rather than derive a struct;
+//! the per-event status path reads a borrowed derived struct instead: `status/envelope.rs`).
 //!
 //! Limits kept: a body larger than the caller's cap is `payload_too_large` before any parsing;
 //! nesting is bounded by serde_json's recursion limit (128 levels: 127 nested arrays/objects
@@ -22,16 +23,18 @@ pub fn parse(text: &str) -> Result<Value> {
 }
 
 pub fn parse_with_limit(text: &str, max_bytes: usize) -> Result<Value> {
-    parse_skipping(text, max_bytes, &[])
+    check_size(text, max_bytes)?;
+    serde_json::from_str(text).or_else(|error| {
+        // Only after a failure, so well-formed text pays nothing for it.
+        match without_lone_surrogates(text) {
+            Some(fixed) => serde_json::from_str(&fixed).map_err(|_| malformed(error)),
+            None => Err(malformed(error)),
+        }
+    })
 }
 
-/// `parse_with_limit`, but the values of the top-level keys in `skip` are read past with serde's
-/// `IgnoredAny` (checked as JSON, never built): bulky fields no reader looks at, such as a WAHA
-/// envelope's `environment`, `metadata` and `engine`. Measured in the wasm (Node 20, 10,000
-/// webhook bodies, medians of 5 interleaved runs): a status event through the machine 6.5 µs
-/// instead of 7.5 µs, the per-event loop 7.3 instead of 8.0 µs, for 2.4 KB gzip of wasm
-/// (docs/serde-measurements.md).
-pub fn parse_skipping(text: &str, max_bytes: usize, skip: &[&str]) -> Result<Value> {
+/// `payload_too_large` when the text is over the cap, before any parsing.
+pub fn check_size(text: &str, max_bytes: usize) -> Result<()> {
     if text.len() > max_bytes {
         return Err(WawpError::new(
             ErrorCode::PayloadTooLarge,
@@ -41,88 +44,7 @@ pub fn parse_skipping(text: &str, max_bytes: usize, skip: &[&str]) -> Result<Val
             ),
         ));
     }
-    read(text, skip).or_else(|error| {
-        // Only after a failure, so well-formed text pays nothing for it.
-        match without_lone_surrogates(text) {
-            Some(fixed) => read(&fixed, skip).map_err(|_| malformed(error)),
-            None => Err(malformed(error)),
-        }
-    })
-}
-
-fn read(text: &str, skip: &[&str]) -> core::result::Result<Value, serde_json::Error> {
-    if skip.is_empty() {
-        return serde_json::from_str(text);
-    }
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = serde::de::DeserializeSeed::deserialize(Skipping(skip), &mut deserializer)?;
-    deserializer.end()?;
-    Ok(value)
-}
-
-/// A top-level value like `serde_json::Value`'s own visitor builds it, except that an object's
-/// keys in the list are read as `IgnoredAny`. Every `visit_*` serde_json calls is implemented,
-/// so no `invalid_type` error (which formats floats: ~26 KB gzip in the wasm) is linked.
-struct Skipping<'a>(&'a [&'a str]);
-
-impl<'de> serde::de::DeserializeSeed<'de> for Skipping<'_> {
-    type Value = Value;
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> core::result::Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Skipping<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> core::result::Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> core::result::Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> core::result::Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> core::result::Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_str<E>(self, v: &str) -> core::result::Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-    fn visit_unit<E>(self) -> core::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> core::result::Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Value>()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> core::result::Result<Value, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if self.0.contains(&key.as_str()) {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            } else {
-                object.insert(key, map.next_value::<Value>()?);
-            }
-        }
-        Ok(Value::Object(object))
-    }
+    Ok(())
 }
 
 /// `JSON.parse` reads an escaped lone surrogate (`"\ud800"`, which Node's `JSON.stringify`
@@ -200,7 +122,7 @@ impl Fields for Value {
 
 /// `str::trim`, without its per-character Unicode test when both ends are visible ASCII (the
 /// usual case: ids, names, statuses).
-fn trim(s: &str) -> &str {
+pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(&first), Some(&last))
             if (b'!'..=b'~').contains(&first) && (b'!'..=b'~').contains(&last) =>
@@ -254,49 +176,6 @@ mod tests {
         assert_eq!(
             parse(r#""\u12""#).unwrap_err().code,
             ErrorCode::InvalidPayload
-        );
-    }
-
-    #[test]
-    fn skipped_top_level_values_are_checked_but_not_kept() {
-        let text = r#"{"a":1,"env":{"x":["y",{"z":"\u00e9"}],"n":2},"b":{"env":3},"env2":"s"}"#;
-        let v = parse_skipping(text, MAX_BYTES, &["env", "env2"]).unwrap();
-        assert_eq!(
-            v,
-            parse(r#"{"a":1,"b":{"env":3}}"#).unwrap(),
-            "only top-level keys"
-        );
-        for bad in [
-            r#"{"env":{"x":[1,]},"a":1}"#,
-            r#"{"env":"\q","a":1}"#,
-            r#"{"env":01}"#,
-            r#"{"env":{"a" 1}}"#,
-            r#"{"a":1} x"#,
-        ] {
-            let err = parse_skipping(bad, MAX_BYTES, &["env"]).unwrap_err();
-            assert_eq!(err.code, ErrorCode::InvalidPayload, "{bad}");
-        }
-        let deep = format!(
-            "{{\"env\":{}{}}}",
-            "[".repeat(MAX_DEPTH),
-            "]".repeat(MAX_DEPTH)
-        );
-        // serde_json reads past an ignored value with a loop, not recursion: no stack to exhaust,
-        // so deep nesting there is accepted (and never built).
-        assert_eq!(
-            parse_skipping(&deep, MAX_BYTES, &["env"]).unwrap(),
-            serde_json::json!({})
-        );
-        let unbalanced = format!("{{\"env\":{}}}", "[".repeat(MAX_DEPTH));
-        assert_eq!(
-            parse_skipping(&unbalanced, MAX_BYTES, &["env"])
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidPayload
-        );
-        assert_eq!(
-            parse_skipping("[1,2]", MAX_BYTES, &["env"]).unwrap(),
-            parse("[1,2]").unwrap()
         );
     }
 

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Result, WawpError};
-use crate::payload::{self, Fields};
+use crate::payload;
+
+pub(crate) mod envelope;
+use envelope::Field;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -201,24 +204,6 @@ pub struct Me {
     pub lid: Option<String>,
 }
 
-impl Me {
-    fn from_value(v: &Value) -> Option<Me> {
-        match v {
-            Value::String(id) if !id.trim().is_empty() => Some(Me {
-                id: id.trim().to_string(),
-                push_name: None,
-                lid: None,
-            }),
-            Value::Object(_) => Some(Me {
-                id: v.str_field("id")?.to_string(),
-                push_name: v.str_field("pushName").map(str::to_string),
-                lid: v.str_field("lid").map(str::to_string),
-            }),
-            _ => None,
-        }
-    }
-}
-
 /// Serialized as the JS `StatusReport` (see `ReportView`); deserialized from any status input.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(try_from = "Value")]
@@ -319,17 +304,18 @@ impl TryFrom<Value> for StatusReport {
     }
 }
 
-/// Top-level fields of a WAHA envelope that say nothing about the session's status
-/// (`decode_object` never reads them): the parser checks them without building them.
-const UNREAD_ENVELOPE_FIELDS: &[&str] = &["environment", "metadata", "engine"];
-
 /// `decodeStatus` for text: JSON text when the first non-blank character is `{` or `[`,
 /// otherwise a bare status name.
 pub fn decode_status_text(input: &str) -> Result<StatusReport> {
     let trimmed = input.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let value = payload::parse_skipping(input, payload::MAX_BYTES, UNREAD_ENVELOPE_FIELDS)?;
-        return decode_status_value(&value);
+        payload::check_size(input, payload::MAX_BYTES)?;
+        // The borrowed envelope first (no `Value` tree); what it cannot read (malformed text, a
+        // duplicate key, a lone surrogate escape) is read as a `Value`, which decides it as before.
+        return match envelope::read_text(input) {
+            Ok(document) => report_of(&document),
+            Err(_) => decode_status_value(&payload::parse(input)?),
+        };
     }
     let raw = input.trim();
     if raw.is_empty() {
@@ -345,89 +331,29 @@ pub fn decode_status_text(input: &str) -> Result<StatusReport> {
 pub fn decode_status_value(v: &Value) -> Result<StatusReport> {
     match v {
         Value::String(s) => decode_status_text(s),
-        Value::Object(_) => decode_object(v),
-        Value::Array(items) => items
+        _ => {
+            let text = envelope::value_text(v);
+            report_of(&envelope::read_text(&text).map_err(payload::malformed)?)
+        }
+    }
+}
+
+fn report_of(document: &Field<'_>) -> Result<StatusReport> {
+    if let Some(object) = document.status_object() {
+        return object.report();
+    }
+    match document {
+        Field::List(items) => items
             .iter()
             .rev()
-            .find_map(|item| decode_object(item).ok())
-            .ok_or_else(|| WawpError::invalid_payload("no status in any element of the array")),
+            .filter_map(Field::status_object)
+            .find(|object| object.has_status())
+            .ok_or_else(|| WawpError::invalid_payload("no status in any element of the array"))?
+            .report(),
         _ => Err(WawpError::invalid_payload(
             "expected a status string or an object",
         )),
     }
-}
-
-/// Seconds or milliseconds: the older Wawp `ts` is in seconds; values that are already in
-/// milliseconds (after 1973 in ms, i.e. > 1e11) are kept as they are.
-fn seconds_to_ms(ts: f64) -> f64 {
-    if ts.abs() < 1e11 { ts * 1000.0 } else { ts }
-}
-
-fn decode_object(v: &Value) -> Result<StatusReport> {
-    if !v.is_object() {
-        return Err(WawpError::invalid_payload("expected an object"));
-    }
-    let payload = v.get("payload").filter(|p| p.is_object());
-    // Where the status lives: WAHA envelope payload.status, else top level, else the newest of
-    // payload.statuses (older builds and partial payloads).
-    // Only looked for when the status or the time is not elsewhere (the usual envelope has both).
-    let latest_history = || {
-        payload
-            .and_then(|p| p.get("statuses"))
-            .and_then(Value::as_array)
-            .and_then(|history| {
-                history
-                    .iter()
-                    .filter(|h| h.str_field("status").is_some())
-                    .max_by(|a, b| {
-                        let ta = a.num_field("timestamp").unwrap_or(f64::MIN);
-                        let tb = b.num_field("timestamp").unwrap_or(f64::MIN);
-                        ta.total_cmp(&tb)
-                    })
-            })
-    };
-    // `rawStatus` first among top-level fields: a StatusReport of an unknown status says
-    // `status: "UNKNOWN"` and keeps the original in `rawStatus`.
-    let raw = payload
-        .and_then(|p| p.str_field("status"))
-        .or_else(|| {
-            v.str_field("status")
-                .and(v.str_field("rawStatus"))
-                .or_else(|| v.str_field("status"))
-        })
-        .or_else(|| latest_history().and_then(|h| h.str_field("status")))
-        .ok_or_else(|| WawpError::invalid_payload("no status field in the object"))?;
-
-    let text = |key: &str| v.str_field(key).map(str::to_string);
-    let me = v
-        .get("me")
-        .and_then(Me::from_value)
-        .or_else(|| payload.and_then(|p| p.get("me")).and_then(Me::from_value));
-    let at_ms = v
-        .num_field("timestamp")
-        .or_else(|| v.num_field("atMs"))
-        .or_else(|| v.num_field("ts").map(seconds_to_ms))
-        .or_else(|| latest_history().and_then(|h| h.num_field("timestamp")));
-
-    Ok(StatusReport {
-        status: SessionStatus::parse(raw),
-        raw_status: raw.to_string(),
-        instance_id: text("instance_id").or_else(|| text("instanceId")),
-        session: text("session")
-            .or_else(|| {
-                payload
-                    .and_then(|p| p.str_field("name"))
-                    .map(str::to_string)
-            })
-            .or_else(|| text("name"))
-            .or_else(|| text("session_name")),
-        server_name: text("server_name").or_else(|| text("serverName")),
-        qr: text("qr").or_else(|| payload.and_then(|p| p.str_field("qr")).map(str::to_string)),
-        me,
-        at_ms,
-        event_id: text("id").or_else(|| text("eventId")),
-        event: text("event"),
-    })
 }
 
 #[cfg(test)]

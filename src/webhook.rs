@@ -7,10 +7,10 @@
 
 use crate::error::{ErrorCode, Result, WawpError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use crate::payload::{self, Fields};
-use crate::status::{StatusReport, decode_status_value};
+use crate::payload;
+use crate::status::StatusReport;
+use crate::status::envelope::{self, Field, StatusObject};
 
 /// The event name of status changes, in both shapes.
 pub const SESSION_STATUS: &str = "session.status";
@@ -75,10 +75,19 @@ pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookE
             ),
         ));
     }
-    let parsed = payload::parse_with_limit(body, limits.max_bytes)?;
-    let items = match &parsed {
-        Value::Array(items) => items.as_slice(),
-        other => core::slice::from_ref(other),
+    // The borrowed envelope first; what it cannot read (malformed text, a duplicate key, a lone
+    // surrogate escape) is read as a `Value`, which decides it as before (`status/envelope.rs`).
+    let rewritten;
+    let document = match envelope::read_text(body) {
+        Ok(document) => document,
+        Err(_) => {
+            rewritten = envelope::value_text(&payload::parse_with_limit(body, limits.max_bytes)?);
+            envelope::read_text(&rewritten).map_err(payload::malformed)?
+        }
+    };
+    let items = match document {
+        Field::List(items) => items,
+        other => vec![other],
     };
     let mut events = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
@@ -95,29 +104,28 @@ pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookE
     Ok(events)
 }
 
-fn parse_event(v: &Value) -> Result<WebhookEvent> {
-    if !v.is_object() {
+fn parse_event(item: &Field<'_>) -> Result<WebhookEvent> {
+    let Some(v) = item.status_object() else {
         return Err(WawpError::invalid_payload(
             "a webhook event must be a JSON object",
         ));
-    }
-    let name = match v.get("event") {
-        None | Some(Value::Null) if v.get("status").is_some() => SESSION_STATUS,
-        None | Some(Value::Null) => {
+    };
+    let name = match &v.event {
+        Field::Absent | Field::Null if v.status.is_present() => SESSION_STATUS,
+        Field::Absent | Field::Null => {
             return Err(WawpError::invalid_payload(
                 "not a webhook event: no event name and no status",
             ));
         }
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
-        Some(_) => {
+        Field::Text(s) if !s.trim().is_empty() => s.trim(),
+        _ => {
             return Err(WawpError::invalid_payload(
                 "the event name must be a non-empty string",
             ));
         }
     };
-    let text = |key: &str| v.str_field(key).map(str::to_string);
     if name == SESSION_STATUS {
-        let report = decode_status_value(v)?;
+        let report = v.report()?;
         return Ok(WebhookEvent {
             event: SESSION_STATUS.to_string(),
             event_id: report.event_id.clone(),
@@ -127,14 +135,20 @@ fn parse_event(v: &Value) -> Result<WebhookEvent> {
             report: Some(report),
         });
     }
-    Ok(WebhookEvent {
+    Ok(other_event(name, v))
+}
+
+/// An event other than `session.status`: its name and routing fields, no report.
+fn other_event(name: &str, v: &StatusObject<'_>) -> WebhookEvent {
+    let text = |f: &Field<'_>| f.text().map(str::to_string);
+    WebhookEvent {
         event: name.to_string(),
         report: None,
-        event_id: text("id"),
-        at_ms: v.num_field("timestamp"),
-        session: text("session"),
-        instance_id: text("instance_id").or_else(|| text("instanceId")),
-    })
+        event_id: text(&v.id),
+        at_ms: v.timestamp.number(),
+        session: text(&v.session),
+        instance_id: v.instance_id().map(str::to_string),
+    }
 }
 
 /// Milliseconds as whole seconds for messages (integer formatting: f64 `Display` would link

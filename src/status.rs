@@ -313,8 +313,8 @@ pub fn decode_status_text(input: &str) -> Result<StatusReport> {
         // The borrowed envelope first (no `Value` tree); what it cannot read (malformed text, a
         // duplicate key, a lone surrogate escape) is read as a `Value`, which decides it as before.
         return match envelope::read_text(input) {
-            Ok(document) => report_of(&document),
-            Err(_) => decode_status_value(&payload::parse(input)?),
+            Some(document) => report_of(&document),
+            None => decode_status_value(&payload::parse(input)?),
         };
     }
     let raw = input.trim();
@@ -333,7 +333,9 @@ pub fn decode_status_value(v: &Value) -> Result<StatusReport> {
         Value::String(s) => decode_status_text(s),
         _ => {
             let text = envelope::value_text(v);
-            report_of(&envelope::read_text(&text).map_err(payload::malformed)?)
+            let document = envelope::read_text(&text)
+                .ok_or_else(|| WawpError::invalid_payload("the value's JSON text did not read"))?;
+            report_of(&document)
         }
     }
 }

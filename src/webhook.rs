@@ -79,10 +79,12 @@ pub fn parse_webhooks(body: &str, limits: &WebhookLimits) -> Result<Vec<WebhookE
     // surrogate escape) is read as a `Value`, which decides it as before (`status/envelope.rs`).
     let rewritten;
     let document = match envelope::read_text(body) {
-        Ok(document) => document,
-        Err(_) => {
+        Some(document) => document,
+        None => {
             rewritten = envelope::value_text(&payload::parse_with_limit(body, limits.max_bytes)?);
-            envelope::read_text(&rewritten).map_err(payload::malformed)?
+            envelope::read_text(&rewritten).ok_or_else(|| {
+                WawpError::invalid_payload("the body's JSON text did not read twice")
+            })?
         }
     };
     let items = match document {

@@ -771,7 +771,7 @@ fn retry_table() {
     for code in ErrorCode::ALL {
         for delivered in [true, false] {
             assert!(
-                !may_retry(ClientOp::Create, code, delivered),
+                !may_retry(ClientOp::Create, code, None, delivered),
                 "create {code}"
             );
         }
@@ -781,7 +781,7 @@ fn retry_table() {
             continue;
         }
         for code in [RateLimited, Server, Network, Timeout] {
-            assert!(may_retry(op, code, true), "{op:?} {code}");
+            assert!(may_retry(op, code, None, true), "{op:?} {code}");
         }
         for code in [
             BadRequest,
@@ -791,19 +791,25 @@ fn retry_table() {
             Conflict,
             InvalidPayload,
         ] {
-            assert!(!may_retry(op, code, true), "{op:?} {code}");
+            assert!(!may_retry(op, code, None, true), "{op:?} {code}");
         }
     }
     // sendText: only when the message certainly did not go out.
-    assert!(may_retry(ClientOp::SendText, RateLimited, true));
-    assert!(may_retry(ClientOp::SendText, Conflict, true));
-    assert!(may_retry(ClientOp::SendText, Network, false));
-    assert!(may_retry(ClientOp::SendText, Timeout, false));
-    assert!(!may_retry(ClientOp::SendText, Network, true));
-    assert!(!may_retry(ClientOp::SendText, Timeout, true));
-    assert!(!may_retry(ClientOp::SendText, Server, true));
-    assert!(!may_retry(ClientOp::SendText, Server, false));
-    assert!(!may_retry(ClientOp::SendText, Unauthorized, false));
+    assert!(may_retry(ClientOp::SendText, RateLimited, None, true));
+    assert!(may_retry(ClientOp::SendText, Conflict, None, true));
+    assert!(may_retry(ClientOp::SendText, Network, None, false));
+    assert!(may_retry(ClientOp::SendText, Timeout, None, false));
+    assert!(!may_retry(ClientOp::SendText, Network, None, true));
+    assert!(!may_retry(ClientOp::SendText, Timeout, None, true));
+    assert!(!may_retry(ClientOp::SendText, Server, None, true));
+    // A 5xx came back from the server, so the request reached it; only a 503 says it was not
+    // taken. The same rule as the machine's delivery policy (http::send_not_delivered).
+    assert!(!may_retry(ClientOp::SendText, Server, Some(500), true));
+    assert!(!may_retry(ClientOp::SendText, Server, Some(502), true));
+    assert!(may_retry(ClientOp::SendText, Server, Some(503), true));
+    assert!(may_retry(ClientOp::SendText, Conflict, Some(422), true));
+    assert!(!may_retry(ClientOp::SendText, Conflict, Some(409), true));
+    assert!(!may_retry(ClientOp::SendText, Unauthorized, None, false));
 }
 
 #[test]

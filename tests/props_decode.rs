@@ -333,7 +333,7 @@ proptest! {
 
     #[test]
     fn retry_decisions_are_total(op in client_op(), code in error_code(), delivered in any::<bool>()) {
-        let retry = may_retry(op, code, delivered);
+        let retry = may_retry(op, code, None, delivered);
         if op == ClientOp::Create { prop_assert!(!retry); }
         if op == ClientOp::SendText && delivered && matches!(code, ErrorCode::Timeout | ErrorCode::Server | ErrorCode::Network) {
             prop_assert!(!retry);

@@ -110,21 +110,44 @@ impl ClientOp {
 }
 
 /// May this failed call be sent again? `maybe_delivered` is false only when the request
-/// certainly never reached the server (connection refused, DNS failure).
+/// certainly never reached the server (connection refused, DNS failure); `http_status` is the
+/// answer's status, if one came.
 ///
 /// `create` never (a second instance would be provisioned). `sendText` only when the message
-/// certainly was not delivered: a 429 or a 422 wrong-state refusal, or a network failure before
-/// the request left — never after a timeout or a 5xx, which may follow a delivery (duplicate
-/// messages, waha#1225). Everything else is idempotent and retried on 429 / 5xx / network /
-/// timeout.
-pub fn may_retry(op: ClientOp, error: ErrorCode, maybe_delivered: bool) -> bool {
+/// certainly was not delivered ([`send_not_delivered`], the rule the machine's delivery policy
+/// uses too). Everything else is idempotent and retried on 429 / 5xx / network / timeout.
+pub fn may_retry(
+    op: ClientOp,
+    error: ErrorCode,
+    http_status: Option<u16>,
+    maybe_delivered: bool,
+) -> bool {
     match op {
         ClientOp::Create => false,
-        ClientOp::SendText => match error {
-            ErrorCode::RateLimited | ErrorCode::Conflict => true,
-            ErrorCode::Network | ErrorCode::Timeout => !maybe_delivered,
-            _ => false,
-        },
+        ClientOp::SendText => send_not_delivered(error, http_status, maybe_delivered),
         _ => error.is_transient(),
+    }
+}
+
+/// Did a failed send certainly not go out, so that sending it again cannot duplicate the message?
+/// One rule for both places that resend: the client's own retry ([`may_retry`]) and the
+/// machine's delivery policy (`machine/delivery.rs`, which also decides when and how often).
+///
+/// Yes for a 429; a 422 wrong-state refusal (`conflict` with no other status); a 503 (the API
+/// did not take the request); a network error or timeout the host knows never left. Never after
+/// any other 5xx or a timeout / network error after the request left: those may follow a
+/// delivery (duplicate messages, waha#1225), and a duplicate is worse than a missed message.
+pub fn send_not_delivered(
+    error: ErrorCode,
+    http_status: Option<u16>,
+    maybe_delivered: bool,
+) -> bool {
+    match error {
+        ErrorCode::RateLimited => true,
+        ErrorCode::Conflict => http_status.is_none_or(|s| s == 422),
+        ErrorCode::Server | ErrorCode::Network | ErrorCode::Timeout => {
+            http_status == Some(503) || !maybe_delivered
+        }
+        _ => false,
     }
 }

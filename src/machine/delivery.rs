@@ -23,6 +23,7 @@ use super::options::MAX_DURATION_MS;
 use super::{Action, LifecycleMachine, Op, QueuedSend};
 use crate::backoff::Jitter;
 use crate::error::ErrorCode;
+use crate::http;
 use crate::status::SessionStatus;
 
 /// The host's report on a send the machine released (`{type:"send_result", ...}`).
@@ -124,21 +125,14 @@ impl LifecycleMachine {
         }
         let code = outcome.code();
         let left = send.attempts < self.opts.max_send_attempts;
+        // The same rule as the client's own retry (`http::may_retry`): one rule, not two.
+        let maybe_delivered = outcome.maybe_delivered != Some(false);
+        if !left || !http::send_not_delivered(code, outcome.http_status, maybe_delivered) {
+            return Verdict::GiveUp(code);
+        }
         match code {
-            ErrorCode::Conflict if left && outcome.http_status.is_none_or(|s| s == 422) => {
-                Verdict::HandBack
-            }
-            ErrorCode::RateLimited if left => {
-                Verdict::RetryIn(self.send_retry_delay(outcome, send))
-            }
-            ErrorCode::Server | ErrorCode::Network | ErrorCode::Timeout
-                if left
-                    && (outcome.http_status == Some(503)
-                        || outcome.maybe_delivered == Some(false)) =>
-            {
-                Verdict::RetryIn(self.send_retry_delay(outcome, send))
-            }
-            code => Verdict::GiveUp(code),
+            ErrorCode::Conflict => Verdict::HandBack,
+            _ => Verdict::RetryIn(self.send_retry_delay(outcome, send)),
         }
     }
 

@@ -57,7 +57,8 @@ test("WawpClient and webhooks in a Chromium Web Worker", { timeout: 60_000 }, as
     if (path === "/") return res.writeHead(200, { "Content-Type": "text/html" }).end("<!doctype html><title>w</title>");
     if (path === "/worker.js") return res.writeHead(200, { "Content-Type": "text/javascript" }).end(WORKER(deadPort));
     if (path === "/api/v2/session/info") return res.writeHead(200, { "Content-Type": "application/json" }).end('{"status":"WORKING"}');
-    if (path === "/api/v2/send/text") return res.writeHead(503, { "Content-Type": "text/html" }).end("<h1>busy</h1>");
+    // A 502: the send may have gone out (a 503 says it was not taken, and is retried).
+    if (path === "/api/v2/send/text") return res.writeHead(502, { "Content-Type": "text/html" }).end("<h1>bad gateway</h1>");
     if (path.startsWith("/pkg/")) {
       const file = normalize(PKG_ROOT + path.slice("/pkg/".length));
       if (!file.startsWith(PKG_ROOT)) return res.writeHead(403).end();

@@ -197,7 +197,9 @@ impl State {
             let Some(retry) = &self.retry else {
                 return Err(failure.error);
             };
-            if !http::may_retry(op, failure.error.code, !failure.not_sent) {
+            // The core's rule (for sendText the machine's delivery rule too: one rule, not two).
+            let error = &failure.error;
+            if !http::may_retry(op, error.code, error.http_status, !failure.not_sent) {
                 return Err(failure.error);
             }
             let delay = match &mut backoff {

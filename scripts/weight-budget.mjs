@@ -4,13 +4,16 @@
 // and the HTTP client in the wasm on gloo-net (+19 KB) measured 127,210 B for the worst entry
 // (entry-web.js); the size pass's wasm-opt flags (scripts/build.sh) brought it to 125,221 B, the
 // delivery policy in the machine and the deadline jitter (issues 13 and 14) to 127,836 B. The
-// design card says not to hand-write replacements of those crates to fit, so the hard limit sits
-// just above the measured weight (125 KB): a regression still fails the build. Where the bytes go, with
-// twiggy rows: the issue 13 section of BENCHMARKS.md and docs/serde-measurements.md.
+// per-event fast path (status webhooks through a borrowed, derived envelope struct instead of a
+// serde_json `Value` tree, issue 13 perf pass) measured 134,445 B: its derived readers cost more
+// code than the `Value` reader they replace on that path (BENCHMARKS.md, issue 13 perf pass).
+// The design card says not to hand-write replacements of those crates to fit, so the hard limit
+// sits about 1 KB above the measured weight: a regression still fails the build. Where the bytes
+// go, with twiggy rows: the issue 13 sections of BENCHMARKS.md and docs/serde-measurements.md.
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 
-export const BUDGET_BYTES = 125 * 1024;
+export const BUDGET_BYTES = 135_500;
 
 const files = wasmFiles();
 if (files.length === 0) {

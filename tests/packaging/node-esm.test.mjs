@@ -40,7 +40,8 @@ test("import * from 'wawp-session' works with no init and decodes a status", () 
   assert.deepEqual(out.error, { isWawpError: true, isError: true, code: "invalid_payload", name: "WawpError" });
   for (const name of API_NAMES) assert.ok(out.names.includes(name), `missing export ${name}`);
   assert.deepEqual(out.names.filter((n) => n.startsWith("__")), [], "internal helpers leak");
-  assert.match(out.resolved, /\/node_modules\/wawp-session\/src\/entry-node\.js$/);
+  // The bundled Node entry (scripts/bundle-node-entry.mjs): one module plus the glue.
+  assert.match(out.resolved, /\/node_modules\/wawp-session\/dist\/entry-node\.js$/);
   assert.match(out.wasm, /\/node_modules\/wawp-session\/dist\/wasm\/wawp_session_bg\.wasm$/);
 });
 

@@ -2,8 +2,9 @@
 // pkg/src/entry-node.js with every package module it imports bundled in, the wasm-bindgen glue
 // left as its own file. Measured (fresh Node 20 processes, import of the entry): about 13 JS
 // modules cost 3.7-4.4 ms of a 16-18 ms import; one module brings it back to the 44db905 level
-// (BENCHMARKS.md, issue 13 perf pass). The glue stays separate: it is the package's file that a
-// trapped instance is replaced through, and one copy of it must hold the live instance.
+// (docs/serde-measurements.md, "Issue 13 perf pass"). The glue stays separate: it is the
+// package's file that a trapped instance is replaced through, and one copy must hold the live
+// instance.
 // Written beside the target and renamed over it, so a process starting meanwhile never reads
 // half a file. Usage: node scripts/bundle-node-entry.mjs
 import { renameSync } from "node:fs";

@@ -6,7 +6,8 @@
 // delivery policy in the machine and the deadline jitter (issues 13 and 14) to 127,836 B. The
 // per-event fast path (status webhooks through a borrowed, derived envelope struct instead of a
 // serde_json `Value` tree, issue 13 perf pass) measured 134,445 B: its derived readers cost more
-// code than the `Value` reader they replace on that path (BENCHMARKS.md, issue 13 perf pass).
+// code than the `Value` reader they replace on that path (docs/serde-measurements.md, "Issue 13
+// perf pass").
 // The design card says not to hand-write replacements of those crates to fit, so the hard limit
 // sits about 1 KB above the measured weight: a regression still fails the build. Where the bytes
 // go, with twiggy rows: the issue 13 sections of BENCHMARKS.md and docs/serde-measurements.md.

@@ -5,10 +5,11 @@
 //!
 //! Why not a `serde_json::Value` tree: the tree of a WAHA envelope (metadata, environment,
 //! statuses, every string copied into a map) was about a quarter of the per-event time. Measured
-//! in the wasm (Node 20, the bench's 10,000-body stream): BENCHMARKS.md, issue 13 "per event".
+//! in the wasm (Node 20, the bench's 10,000-body stream): docs/serde-measurements.md, "Issue 13
+//! perf pass".
 //!
-//! The same structs read a `Value` (`&Value` is a serde `Deserializer`), so a status in a JS event
-//! object and a status in webhook text go through one set of rules ([`StatusObject::report`]).
+//! A `Value` (a status in a JS event object, a response body) is written back to text and read by
+//! the same structs, so every input goes through one set of rules ([`StatusObject::report`]).
 //!
 //! Lenient like the `Value` readers were: a field of the wrong type is as good as absent, never an
 //! error ([`Field`] takes any JSON value). Two differences from building the tree, both about

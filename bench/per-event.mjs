@@ -12,9 +12,9 @@ import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
 import { buildRustBench, CRATE } from "./lib/cargo.mjs";
 
 const SELF = fileURLToPath(import.meta.url);
-const EVENTS = 10_000;
-const WARMUP_PASSES = 2;
-const PASSES = 4;
+export const EVENTS = 10_000;
+export const WARMUP_PASSES = 2;
+export const PASSES = 4;
 const ROUNDS = 3;
 
 function drain(machine, now) {
@@ -76,10 +76,11 @@ async function breakdownChild() {
   process.stdout.write(JSON.stringify(out));
 }
 
-async function child(name) {
-  const { CONTENDERS } = await import("./lib/contenders.mjs");
+/** One process's passes; `package <pkg dir>` measures another tree's build (bench/baseline.mjs). */
+async function child(name, pkgDir) {
+  const { CONTENDERS, packageContender } = await import("./lib/contenders.mjs");
   const { webhookStream } = await import("./lib/workload.mjs");
-  const create = await CONTENDERS[name]();
+  const create = name === "package" ? await packageContender(pkgDir) : await CONTENDERS[name]();
   const { bodies, times } = webhookStream(EVENTS);
   for (let i = 0; i < WARMUP_PASSES; i++) pass(create, bodies, times);
   const results = [];
@@ -207,5 +208,5 @@ function measure(names, nativeFile, log) {
   return { markdown: md.join("\n"), data: { stats, actions, errors, events: EVENTS, breakdown: Object.fromEntries(pieces.map(([k, xs]) => [k, summarize(xs)])) } };
 }
 
-if (process.argv[2] === "child") await child(process.argv[3]);
+if (process.argv[2] === "child") await child(process.argv[3], process.argv[4]);
 if (process.argv[2] === "breakdown") await breakdownChild();

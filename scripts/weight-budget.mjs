@@ -6,7 +6,7 @@
 // delivery policy in the machine and the deadline jitter (issues 13 and 14) to 127,836 B. The
 // design card says not to hand-write replacements of those crates to fit, so the hard limit sits
 // just above the measured weight (125 KB): a regression still fails the build. Where the bytes go, with
-// twiggy rows: the issue 13 section of BENCHMARKS.md and docs/serde-measurements.md.
+// twiggy rows: BENCHMARKS.md section 9 (`node bench/run.mjs --update baseline`) and docs/serde-measurements.md.
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 

@@ -7,7 +7,7 @@ import { loadPackage } from "./package.mjs";
 
 const TIMEOUT = { type: "timeout" };
 
-function timerDriven(machine) {
+export function timerDriven(machine) {
   return {
     advance(now) {
       let due;
@@ -32,6 +32,12 @@ function drainingInBatches(machine) {
       return next < batch.length ? batch[next++] : undefined;
     },
   };
+}
+
+/** The same host loop over the package built in another tree (bench/baseline.mjs: 44db905). */
+export async function packageContender(pkgDir) {
+  const pkg = await loadPackage("node", pkgDir);
+  return () => timerDriven(new pkg.LifecycleMachine({}));
 }
 
 export const CONTENDERS = {

@@ -12,6 +12,7 @@ use wawp_session::error::ErrorCode;
 use wawp_session::http::{ClientOp, Flavor};
 use wawp_session::identity::IdentityVerdict;
 use wawp_session::machine::{Action, AdminReason, Event, Op};
+use wawp_session::metrics::RestartKind;
 use wawp_session::status::{SessionStatus, UiAction};
 
 const TYPESCRIPT: &str = include_str!("../src/wasm/typescript.rs");
@@ -122,6 +123,16 @@ fn string_unions_match_their_rust_enums() {
         }
     }
     assert_eq!(literals(declaration("AdminReason")), names(&reasons));
+
+    for k in RestartKind::ALL {
+        match k {
+            RestartKind::Watchdog | RestartKind::Recovery | RestartKind::Other => {}
+        }
+    }
+    assert_eq!(
+        literals(declaration("RestartKind")),
+        names(&RestartKind::ALL)
+    );
 
     let flavors = [Flavor::Wawp, Flavor::Waha];
     for f in flavors {

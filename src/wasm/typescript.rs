@@ -141,14 +141,23 @@ export type MachineSnapshot = Record<string, unknown> & { status: SessionStatus 
 
 export interface StatusHistoryEntry { atMs: number; status: SessionStatus }
 
+/** What a restart restarted: a start that hung (the watchdog), a FAILED session, or another. */
+export type RestartKind = "watchdog" | "recovery" | "other";
+
+/** One restart: the history entry (`historyIndex`, in the order given) that entered STARTING. */
+export interface StabilityRestart { atMs: number; historyIndex: number; kind: RestartKind }
+
 export interface StabilityMetrics {
   observedMs: number;
   workingMs: number;
   startingMs: number;
   uptimeRatio: number;
   restarts: number;
+  /** Each restart counted in `restarts`, in time order. */
+  restartEvents: StabilityRestart[];
   failures: number;
   meanTimeToRecoverMs: number | null;
+  timeInStatusMs: Partial<Record<SessionStatus, number>>;
 }
 
 /** Operations of `WawpClient` understood by `__buildRequest` / `__classifyResponse`. */

@@ -17,7 +17,7 @@ import {
   verifyWebhook, parseWebhook, parseWebhooks, mintInstanceToken, verifyInstanceToken,
   type InstanceTokenScope, type InstanceTokenClaims,
   type SessionStatus, type UiAction, type ErrorCode, type StatusReport, type Action,
-  type MachineEvent, type StabilityMetrics,
+  type MachineEvent, type StabilityMetrics, type RestartKind,
 } from "wawp-session";
 
 await init();
@@ -39,6 +39,7 @@ for (let a: Action | undefined; (a = machine.pollAction()) !== undefined; ) {
 }
 const restored: LifecycleMachine = LifecycleMachine.fromJSON(machine.toJSON());
 const metrics: StabilityMetrics = stability([{ atMs: 0, status: "WORKING" }], 1);
+for (const r of metrics.restartEvents) { const kind: RestartKind = r.kind; const at: number = r.atMs + r.historyIndex; void [kind, at]; }
 const budget = new RetryBudget(10, 1);
 const spent: boolean = budget.trySpend(1, Date.now());
 try { decodeStatus("{"); } catch (e) { if (e instanceof WawpError) { const c: ErrorCode = e.code; void c; } }
@@ -58,9 +59,11 @@ machine.handle({ type: "reboot" }, 0);
 machine.handle({ type: "send_result", id: "m1", ok: false, maybeDelivered: "no" }, 0);
 // @ts-expect-error not an ErrorCode
 const badCode: ErrorCode = "oops";
+// @ts-expect-error not a RestartKind
+const badKind: RestartKind = "manual";
 // @ts-expect-error not a scope
 await mintInstanceToken({ instanceId: "i", scopes: ["admin"], adminToken: "a".repeat(16) });
-void [badStatus, badCode];
+void [badStatus, badCode, badKind];
 `;
 
 const program = () => consumerProgram(project.dir, CONSUMER);

@@ -53,6 +53,7 @@ function commit() {
 }
 for (const [id, title, load] of selected) {
   const t0 = Date.now();
+  const loadAtStart = os.loadavg().map((x) => x.toFixed(2)).join(" / ");
   log(`${title} ...`);
   let body;
   try {
@@ -68,7 +69,7 @@ for (const [id, title, load] of selected) {
   }
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
   log(`${title}: ${secs}s`);
-  parts[id] = `## ${title}\n\n${body}\n\n_Section time: ${secs} s; measured ${new Date(t0).toISOString()} at commit ${commit()}._\n`;
+  parts[id] = `## ${title}\n\n${body}\n\n_Section time: ${secs} s; measured ${new Date(t0).toISOString()} at commit ${commit()}, load average at start ${loadAtStart}._\n`;
 }
 
 /** The issues' targets, checked against the figures in `results` (no figure is typed in here). */

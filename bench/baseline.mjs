@@ -159,7 +159,7 @@ export async function run({ log }) {
   if (base) {
     const same = (key) => stats[CURRENT][key] === stats[BASE][key];
     checks.push(`both trees decoded the first body to the same status in Node (${stats[CURRENT].nodeStatus}: ${same("nodeStatus") ? "same" : "**differs**"}) and in workerd (${stats[CURRENT].workerdStatus}: ${same("workerdStatus") ? "same" : "**differs**"})`);
-    checks.push(`actions emitted per pass: ${stats[CURRENT].actions} here, ${stats[BASE].actions} at ${BASE} (the delivery policy and reconciliation changed since, so they may differ)`);
+    checks.push(`actions emitted per pass: ${stats[CURRENT].actions} here, ${stats[BASE].actions} at ${BASE} (the delivery policy, reconciliation and deadline jitter changed since, so they may differ)`);
   }
   const md = [
     notMeasured

@@ -4,7 +4,7 @@
 // and the HTTP client in the wasm on gloo-net (+19 KB) measured 127,210 B for the worst entry
 // (entry-web.js); the size pass's wasm-opt flags (scripts/build.sh) brought it to 125,221 B, the
 // delivery policy in the machine and the deadline jitter (issues 13 and 14) to 127,836 B, each
-// restart's kind and time in stability() (the rule the dashboard had a copy of) to 128,138 B. The
+// restart's kind and time in stability() (the rule the dashboard had a copy of) to 128,292 B. The
 // design card says not to hand-write replacements of those crates to fit, so the hard limit sits
 // just above the measured weight (126 KB): a regression still fails the build. Where the bytes go, with
 // twiggy rows: BENCHMARKS.md section 9 (`node bench/run.mjs --update baseline`) and docs/serde-measurements.md.

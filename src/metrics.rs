@@ -86,6 +86,24 @@ pub const RESTART_STOP_GAP_MS: f64 = 10_000.0;
 /// out-of-order history is sorted (stably), repeats of the same status are one stretch, and the
 /// last status lasts until `now_ms` (not beyond: a `now_ms` before the last entry adds nothing).
 pub fn stability(history: &[(f64, SessionStatus)], now_ms: f64) -> StabilityMetrics {
+    stability_at_scale(history, now_ms, 1.0)
+}
+
+/// [`stability`] for a history whose sessions ran `timing_scale` times faster than real time (a
+/// `--speed N` simulator with the machine's timings divided by N): the restart stop gap shrinks
+/// with them, so a user's stop and start seconds apart in session time is no restart. A
+/// non-finite or non-positive scale counts as 1.
+pub fn stability_at_scale(
+    history: &[(f64, SessionStatus)],
+    now_ms: f64,
+    timing_scale: f64,
+) -> StabilityMetrics {
+    let scale = if timing_scale.is_finite() && timing_scale > 0.0 {
+        timing_scale
+    } else {
+        1.0
+    };
+    let stop_gap_ms = RESTART_STOP_GAP_MS / scale;
     // A stable sort by insertion (O(n) for the usual in-order history): `sort_by` would link
     // ~3 KB gzip of sort code into the wasm.
     // Each point keeps its index in `history` for `Restart::history_index`.
@@ -132,7 +150,7 @@ pub fn stability(history: &[(f64, SessionStatus)], now_ms: f64) -> StabilityMetr
         // with the status before the stop as the one restarted.
         let restartable = |p: SessionStatus| p.is_running() || p == SessionStatus::Failed;
         let brief_stop = previous == Some(SessionStatus::Stopped)
-            && stopped_since.is_some_and(|since| at - since < RESTART_STOP_GAP_MS);
+            && stopped_since.is_some_and(|since| at - since < stop_gap_ms);
         let restarted = if brief_stop { before_stop } else { previous }.filter(|p| restartable(*p));
         match (status, restarted) {
             (SessionStatus::Starting, Some(left)) => metrics.restart_events.push(Restart {
@@ -264,6 +282,22 @@ mod tests {
         assert_eq!(with_gap(RESTART_STOP_GAP_MS), vec![]);
         // A boot from a stop that began the history, or from a stop after a stop, is no restart.
         assert_eq!(kinds(&[(0.0, Stopped), (1.0, Starting)]), vec![]);
+    }
+
+    #[test]
+    fn a_faster_session_shrinks_the_stop_gap_with_its_timings() {
+        // At 20x a 10 s session-time stop is 0.5 s of wall time: a boot, not a restart.
+        let history = [(0.0, Working), (1.0 * S, Stopped), (1.5 * S, Starting)];
+        assert_eq!(stability(&history, 2.0 * S).restarts, 1);
+        assert_eq!(stability_at_scale(&history, 2.0 * S, 20.0).restarts, 0);
+        // The watchdog's own stop + start (25 ms wall at 20x) still counts.
+        let watchdog = [(0.0, Starting), (3.0 * S, Stopped), (3.025 * S, Starting)];
+        let m = stability_at_scale(&watchdog, 4.0 * S, 20.0);
+        assert_eq!(m.restart_events[0].kind, RestartKind::Watchdog);
+        // A scale that means nothing is 1.
+        for bad in [0.0, -2.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(stability_at_scale(&history, 2.0 * S, bad).restarts, 1);
+        }
     }
 
     #[test]

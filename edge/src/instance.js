@@ -11,7 +11,7 @@
 // sees them one after the other and keeps its single lifecycle call in flight.
 
 import { LifecycleMachine, decodeStatus, stability, uiActionFor } from "wawp-session";
-import { adoptFault, apiClient, machineOptions, sendRatePerMinute } from "./config.js";
+import { adoptFault, apiClient, machineOptions, sendRatePerMinute, timingScale } from "./config.js";
 import { describeError, errorResponse, errorResponseFrom, json, readJsonBody } from "./http.js";
 import { retryAfterHeader, windowVerdict } from "./rate-window.js";
 import { RegistryReporter } from "./registry-report.js";
@@ -370,7 +370,7 @@ export class InstanceSupervisor {
     }));
     if (before) timeline.unshift({ atMs: from, status: before.status });
     if (timeline.length === 0) return { restarts: 0, workingMs: 0, observedMs: 0 };
-    const metrics = stability(timeline, nowMs);
+    const metrics = stability(timeline, nowMs, timingScale(this.env));
     return { restarts: metrics.restarts ?? 0, workingMs: metrics.workingMs ?? 0, observedMs: metrics.observedMs ?? 0 };
   }
 
@@ -742,7 +742,7 @@ export class InstanceSupervisor {
     // webhooks passes through STOPPED, which the timeline alone may not count as a restart.
     const snapshot = this.machine ? this.machine.snapshot() : {};
     return {
-      ...stability(timeline, Date.now()),
+      ...stability(timeline, Date.now(), timingScale(this.env)),
       machineRestarts: snapshot.restarts ?? 0,
       machineAutoRestarts: snapshot.autoRestarts ?? 0,
       timeline,

@@ -16,8 +16,8 @@ import { EVENTS, PASSES, WARMUP_PASSES } from "./per-event.mjs";
 import { bundleWorker, nodeColdStart, workerdColdStart } from "./coldstart.mjs";
 
 const PER_EVENT = fileURLToPath(new URL("./per-event.mjs", import.meta.url));
-const PER_EVENT_ROUNDS = 8;
-const NODE_SAMPLES = 25;
+const PER_EVENT_ROUNDS = 12;
+const NODE_SAMPLES = 40;
 const WORKERD_SAMPLES = 11;
 
 /** Issue 13's budgets. */

@@ -108,7 +108,7 @@ export function budgetRows(data) {
   if (!data?.weight) return [];
   const cur = data.stats?.[CURRENT];
   const base = data.stats?.[BASE];
-  const why = data.notMeasured ? `not measured: ${data.notMeasured}` : "n/a";
+  const why = data.notMeasured ? "not measured (section 9 says why)" : "n/a";
   const rows = [];
   for (const [entry, e] of Object.entries(data.weight[CURRENT]?.entries ?? {})) {
     const b = data.weight[BASE]?.entries?.[entry];

@@ -47,19 +47,31 @@ function workerSource(root) {
   };
 }
 
+/**
+ * The timed measures: `samples(m, tree)` lists one figure per sample (a per-event pass, a cold
+ * process, a Miniflare start); `pairs` says what a back-to-back pair is (a round of one process
+ * per tree, or one sample of each). CPU time is the process's own (user + system): on the shared
+ * machine wall time also counts waiting for a core the other jobs hold, CPU time does not, and
+ * on a quiet machine the two agree for this single-threaded work. workerd runs in its own
+ * process, so its cold start is wall time only.
+ */
+const TIMED = [
+  { key: "perEventCpuNs", unit: "ns", digits: 0, pairs: "rounds", samples: (m, t) => m.perEvent[t].flat().map((p) => p.cpuNsPerEvent) },
+  { key: "perEventNs", unit: "ns", digits: 0, pairs: "rounds", samples: (m, t) => m.perEvent[t].flat().map((p) => p.nsPerEvent) },
+  { key: "nodeFirstDecodedCpuMs", unit: "ms", digits: 2, samples: (m, t) => m.node[t].map((s) => s.firstDecodedCpuMs) },
+  { key: "nodeFirstDecodedMs", unit: "ms", digits: 2, samples: (m, t) => m.node[t].map((s) => s.importMs + s.firstDecodeMs) },
+  { key: "workerdFirstDecodedMs", unit: "ms", digits: 0, samples: (m, t) => m.workerd[t].map((s) => s.totalMs) },
+];
+
+/** The per-event passes of one round's process, for the round pairing. */
+const roundMedian = (passes, field) => summarize(passes.map((p) => p[field])).median;
+
 async function measure(trees, log) {
-  const perEvent = Object.fromEntries(trees.map((t) => [t.name, { passes: [], actions: null }]));
-  const perEventRatios = [];
+  const perEvent = Object.fromEntries(trees.map((t) => [t.name, []])); // per tree: one array of passes per round
   for (let round = 0; round < PER_EVENT_ROUNDS; round++) {
-    const medians = {};
-    for (const t of alternate(trees, round)) {
-      const passes = perEventPasses(t.pkg);
-      perEvent[t.name].passes.push(...passes.map((p) => p.nsPerEvent));
-      perEvent[t.name].actions = passes[0]?.actions ?? null;
-      medians[t.name] = summarize(passes.map((p) => p.nsPerEvent)).median;
-    }
-    if (medians[CURRENT] && medians[BASE]) perEventRatios.push(medians[CURRENT] / medians[BASE]);
-    log(`baseline per-event round ${round + 1}: ${trees.map((t) => `${t.name} ${Math.round(medians[t.name])} ns`).join(", ")}`);
+    for (const t of alternate(trees, round)) perEvent[t.name].push(perEventPasses(t.pkg));
+    log(`baseline per-event round ${round + 1}: ${trees.map((t) => `${t.name} ${Math.round(roundMedian(perEvent[t.name][round], "nsPerEvent"))} ns ` +
+      `(CPU ${Math.round(roundMedian(perEvent[t.name][round], "cpuNsPerEvent"))})`).join(", ")}`);
   }
   const node = Object.fromEntries(trees.map((t) => [t.name, []]));
   for (let i = 0; i < NODE_SAMPLES; i++) {
@@ -75,39 +87,50 @@ async function measure(trees, log) {
   log(`baseline coldstart workerd: ${WORKERD_SAMPLES} Miniflare starts per tree`);
   const weight = {};
   for (const t of trees) weight[t.name] = await packageWeight(t.pkg, t.root);
-  const paired = (samples, metric) => (samples[BASE] ? samples[CURRENT].map((s, i) => metric(s) / metric(samples[BASE][i])) : []);
-  const ratios = { perEventNs: perEventRatios, nodeFirstDecodedMs: paired(node, firstDecoded), workerdFirstDecodedMs: paired(workerd, (s) => s.totalMs) };
-  return { perEvent, ratios, node, workerd, weight };
+  return { perEvent, node, workerd, weight };
 }
 
-/** Node cold start: from before the import to the first decoded status. */
-const firstDecoded = (s) => s.importMs + s.firstDecodeMs;
-
-/** One summary per tree and measure, from the raw samples. */
+/** Per tree: each timed measure's summary; per measure: the summary of its pairs' ratios. */
 function summaries(m) {
-  const out = {};
+  const stats = {};
   for (const name of Object.keys(m.perEvent)) {
-    out[name] = {
-      perEventNs: summarize(m.perEvent[name].passes),
-      actions: m.perEvent[name].actions,
-      nodeFirstDecodedMs: summarize(m.node[name].map(firstDecoded)),
-      nodeImportMs: summarize(m.node[name].map((s) => s.importMs)),
+    stats[name] = Object.fromEntries(TIMED.map((x) => [x.key, summarize(x.samples(m, name))]));
+    Object.assign(stats[name], {
+      actions: m.perEvent[name][0]?.[0]?.actions ?? null,
       nodeStatus: m.node[name][0]?.status ?? null,
-      workerdFirstDecodedMs: summarize(m.workerd[name].map((s) => s.totalMs)),
       workerdStatus: m.workerd[name][0]?.status ?? null,
-    };
+    });
   }
-  return out;
+  const ratios = {};
+  if (m.perEvent[BASE]) {
+    for (const x of TIMED) {
+      const field = x.key === "perEventCpuNs" ? "cpuNsPerEvent" : "nsPerEvent";
+      const list = x.pairs === "rounds"
+        ? m.perEvent[CURRENT].map((passes, r) => roundMedian(passes, field) / roundMedian(m.perEvent[BASE][r], field))
+        : ((cur, base) => cur.map((c, i) => c / base[i]))(x.samples(m, CURRENT), x.samples(m, BASE));
+      ratios[x.key] = summarize(list);
+    }
+  }
+  return { stats, ratios };
 }
 
 const bytes = (n) => `${n.toLocaleString("en-US")} B`;
 const verdict = (ok) => (ok === null ? "not measured" : ok ? "met" : "**not met**");
 
+/** One timed measure as table cells: both trees' `median (min–max)` and the pairs' ratio. */
+function timed(data, key) {
+  const x = TIMED.find((t) => t.key === key);
+  const cur = data.stats?.[CURRENT]?.[key];
+  const base = data.stats?.[BASE]?.[key];
+  const ratios = data.ratios?.[key];
+  const r = Number.isFinite(ratios?.median) ? ratios.median : null;
+  return { c: cur?.median, r, rText: r === null ? "n/a" : `${r.toFixed(2)}× (${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)})`,
+    cText: cur ? `${fmtStat(cur, x.digits)} ${x.unit}` : "n/a", bText: base ? `${fmtStat(base, x.digits)} ${x.unit}` : data.notMeasured ? "not measured (section 9 says why)" : "n/a" };
+}
+
 /** `[budget, this tree, 44db905, ratio, verdict]` rows from a run's data (also the summary at the top). */
 export function budgetRows(data) {
   if (!data?.weight) return [];
-  const cur = data.stats?.[CURRENT];
-  const base = data.stats?.[BASE];
   const why = data.notMeasured ? "not measured (section 9 says why)" : "n/a";
   const rows = [];
   for (const [entry, e] of Object.entries(data.weight[CURRENT]?.entries ?? {})) {
@@ -116,19 +139,13 @@ export function budgetRows(data) {
       e.total ? bytes(e.total.gzip) : `failed: ${e.error}`, b?.total ? bytes(b.total.gzip) : why,
       e.total && b?.total ? ratio(e.total.gzip, b.total.gzip) : "n/a", verdict(e.total ? e.total.gzip <= BUDGETS.weightBytes : false)]);
   }
-  // The ratio: median (min–max) of the back-to-back pairs' ratios.
-  const pair = (key, digits, unit) => {
-    const ratios = data.ratios?.[key];
-    const r = Number.isFinite(ratios?.median) ? ratios.median : null;
-    return { c: cur?.[key]?.median, r, rText: r === null ? "n/a" : `${r.toFixed(2)}× (${ratios.min.toFixed(2)}–${ratios.max.toFixed(2)})`,
-      cText: cur ? `${fmtStat(cur[key], digits)} ${unit}` : "n/a", bText: base ? `${fmtStat(base[key], digits)} ${unit}` : why };
-  };
-  const pe = pair("perEventNs", 0, "ns");
-  rows.push([`Per event, decode + step (Node) ≤ ${BUDGETS.perEventRatio.toFixed(2)}× 44db905`, pe.cText, pe.bText, pe.rText,
+  const pe = timed(data, "perEventCpuNs");
+  rows.push([`Per event, decode + step (Node, CPU time) ≤ ${BUDGETS.perEventRatio.toFixed(2)}× 44db905`, pe.cText, pe.bText, pe.rText,
     verdict(pe.r === null ? null : pe.r <= BUDGETS.perEventRatio)]);
-  rows.push([`Per event: aim ≤ ${(BUDGETS.perEventAimNs / 1000).toFixed(0)} µs`, pe.cText, pe.bText, "", verdict(Number.isFinite(pe.c) ? pe.c <= BUDGETS.perEventAimNs : null)]);
-  for (const [key, label] of [["nodeFirstDecodedMs", "Cold start, Node: import to first decoded status"], ["workerdFirstDecodedMs", "Cold start, workerd: new Miniflare to first decoded response"]]) {
-    const p = pair(key, key === "nodeFirstDecodedMs" ? 2 : 0, "ms");
+  rows.push([`Per event: aim ≤ ${(BUDGETS.perEventAimNs / 1000).toFixed(0)} µs (CPU time)`, pe.cText, pe.bText, "", verdict(Number.isFinite(pe.c) ? pe.c <= BUDGETS.perEventAimNs : null)]);
+  for (const [key, label] of [["nodeFirstDecodedCpuMs", "Cold start, Node: import to first decoded status (CPU time)"],
+    ["workerdFirstDecodedMs", "Cold start, workerd: new Miniflare to first decoded response (wall)"]]) {
+    const p = timed(data, key);
     rows.push([`${label} ≤ ${BUDGETS.coldStartRatio.toFixed(2)}× 44db905`, p.cText, p.bText, p.rText,
       verdict(p.r === null ? null : p.r <= BUDGETS.coldStartRatio)]);
   }
@@ -150,11 +167,15 @@ export async function run({ log }) {
     log(`baseline: not measured: ${notMeasured}`);
   }
   const m = await measure(trees, log);
-  const stats = summaries(m);
+  const { stats, ratios } = summaries(m);
   const top = twiggyTop(20);
-  const data = { baseline: base && { commit: base.commit, cached: base.cached }, notMeasured, stats,
-    ratios: Object.fromEntries(Object.entries(m.ratios).map(([k, xs]) => [k, summarize(xs)])),
+  const data = { baseline: base && { commit: base.commit, cached: base.cached }, notMeasured, stats, ratios,
     weight: m.weight, raw: { perEvent: m.perEvent, node: m.node, workerd: m.workerd }, twiggyTop: top.rows ?? top.note };
+  const wall = [["perEventNs", "Per event, decode + step (Node)"], ["nodeFirstDecodedMs", "Cold start, Node: import to first decoded status"]]
+    .map(([key, label]) => {
+      const p = timed(data, key);
+      return [label, p.cText, p.bText, p.rText];
+    });
   const checks = [];
   if (base) {
     const same = (key) => stats[CURRENT][key] === stats[BASE][key];
@@ -168,10 +189,15 @@ export async function run({ log }) {
     "",
     table(BUDGET_HEADER, budgetRows(data)),
     "",
+    "The same samples in wall-clock time (what also counts the waits for a core on this shared machine):",
+    "",
+    table(["Measure (wall clock)", "this tree", `${BASE} (same run)`, "ratio (paired)"], wall),
+    "",
     `- Per event: ${PER_EVENT_ROUNDS} rounds, each one fresh Node process per tree in alternating order, ${WARMUP_PASSES} warm-up then ${PASSES} measured passes over the same ${EVENTS.toLocaleString("en-US")} seeded webhook bodies (section 3's stream and host loop: fire due timers, \`handle\` the body text, drain with \`pollAction\`, answer calls with ok), n = ${PER_EVENT_ROUNDS * PASSES} passes per tree, ns per event median (min–max); a round's ratio is that of its two processes' medians.`,
     `- Cold start, Node: ${NODE_SAMPLES} fresh processes per tree, alternating; from before the dynamic import of \`pkg/src/entry-node.js\` (reads and instantiates the wasm) to the first \`decodeStatus\` result (section 2's child).`,
     `- Cold start, workerd: ${WORKERD_SAMPLES} new Miniflare instances per tree, alternating, each running a worker that imports the tree's \`pkg/src/entry-workerd.js\` (initSync at import); \`new Miniflare\` to the first response carrying the decoded status.`,
     "- Ratios: one per back-to-back pair (a round, or a sample of each tree), median (min–max) over the pairs; the verdict reads that median. Weights are exact, their ratio a plain one.",
+    "- CPU time: the Node process's own user + system time (`process.cpuUsage()`) over the same span as the wall time. The verdicts read it because wall time on this shared 2-core machine also counts the waits for a core that the other jobs hold; on a quiet machine the two agree for this single-threaded work. workerd runs in a process of its own, so its cold start is judged on wall time.",
     `- Weight: each \`pkg/src/entry-*.js\` bundled with esbuild (minified, ESM) plus the tree's wasm, gzip -9 (section 1's method).`,
     ...checks.map((c) => `- Check: ${c}.`),
     "",

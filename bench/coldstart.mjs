@@ -20,6 +20,7 @@ const BODY = webhookStream(1).bodies[0];
 
 /** One fresh process; kind `package` with a pkg dir imports another tree's build (bench/baseline.mjs). */
 async function nodeChild(kind, pkgDir) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const out = {};
   if (kind === "wawp-session" || kind === "package") {
@@ -27,6 +28,8 @@ async function nodeChild(kind, pkgDir) {
     const t1 = performance.now();
     const report = pkg.decodeStatus(BODY);
     const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0); // import + first decode, in CPU time (see per-event.mjs)
+    out.firstDecodedCpuMs = (cpu.user + cpu.system) / 1000;
     const machine = new pkg.LifecycleMachine({});
     machine.handle({ type: "status", input: BODY }, Date.now());
     machine.drainActions();

@@ -245,12 +245,14 @@ impl Learned {
     /// equals it, so a stale or replayed event the machine ignored does not show either.
     pub(super) fn accept_report(
         &mut self,
-        report: StatusReport,
+        mut report: StatusReport,
         machine_status: SessionStatus,
     ) -> bool {
         if report.status != machine_status {
             return false;
         }
+        // The envelope's event name is not part of the report's JS shape (nor of the stored view).
+        report.event = None;
         if let Some(me) = &report.me {
             self.me = Some(ViewMe::from_me(me));
         }

@@ -6,12 +6,15 @@
 // delivery policy in the machine and the deadline jitter (issues 13 and 14) to 127,836 B, each
 // restart's kind and time in stability() (the rule the dashboard had a copy of) to 128,292 B. The
 // design card says not to hand-write replacements of those crates to fit, so the hard limit sits
-// just above the measured weight (126 KB): a regression still fails the build. Where the bytes go, with
+// just above the measured weight (126 KB): a regression still fails the build. Issue 13 item 3 then
+// moved every host rule into the wasm (SessionDriver: view, budget gate, observe, restored, stored
+// form): +11.5 KB gzip of wasm, -0.5 KB of supervisor JS, 138,917 B for entry-web.js, so the limit
+// is 140 KB. Where the bytes go, with
 // twiggy rows: BENCHMARKS.md section 9 (`node bench/run.mjs --update baseline`) and docs/serde-measurements.md.
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 
-export const BUDGET_BYTES = 126 * 1024;
+export const BUDGET_BYTES = 140 * 1024;
 
 const files = wasmFiles();
 if (files.length === 0) {

@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 
-export const BUDGET_BYTES = 125 * 1024;
+export const BUDGET_BYTES = 140 * 1024;
 
 const files = wasmFiles();
 if (files.length === 0) {

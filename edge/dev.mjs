@@ -46,11 +46,11 @@ const MODULES_ROOT = "/edge-worker";
 
 /**
  * @param {{ port?: number, host?: string, persistDir?: string, env?: Record<string, string|number|undefined>,
- *           verbose?: boolean, parseProbe?: boolean }} [options] parseProbe: tests only (bundle.mjs)
+ *           verbose?: boolean, testHooks?: boolean }} [options] testHooks: tests only (bundle.mjs)
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void>, miniflare: Miniflare }>}
  */
-export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false, parseProbe = false } = {}) {
-  const modules = await workerModules({ parseProbe });
+export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false, testHooks = false } = {}) {
+  const modules = await workerModules({ testHooks });
   const bindings = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== null && value !== "") bindings[name] = String(value);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Issue 13 item 6, in real workerd: a webhook body is parsed once on its way from the worker to
-// the machine. The worker runs with the test-only parse probe (edge/probe/parse-probe.js), which
+// the machine. The worker runs with the test-only parse probe (edge/test-hooks/parse-probe.js), which
 // counts every `JSON.parse` / `.json()` and every call into the package's wasm whose input carries
 // a `probe-...` marker. A body marker that only the envelope holds must enter a parser exactly
 // once (the worker's parseWebhooks); the event's id, which the decoded report carries on, enters
@@ -18,7 +18,7 @@ const ids = [];
 
 before(async () => {
   sim = await startSim();
-  edge = await startEdge({ env: edgeEnv(sim), parseProbe: true });
+  edge = await startEdge({ env: edgeEnv(sim), testHooks: true });
   for (let i = 0; i < 2; i++) {
     const created = await call(edge.url, "POST", "/instances/create", {});
     assert.equal(created.status, 201);
@@ -32,7 +32,7 @@ after(async () => {
 });
 
 async function parses() {
-  return (await call(edge.url, "GET", "/__probe/parses")).body;
+  return (await call(edge.url, "GET", "/__test/parses")).body;
 }
 
 /** A WAHA `session.status` envelope; `metadata` is a field only the envelope has. */

@@ -1,4 +1,4 @@
-// Test-only (bundled only by `startEdge({parseProbe: true})`, never by wrangler): counts, per
+// Test-only (bundled only by `startEdge({testHooks: true})`, never by wrangler): counts, per
 // marker, how often text carrying it goes into a parser on the way through the worker and its
 // Durable Objects. A marker is any `probe-<letters/digits>` substring of the input.
 //

@@ -295,8 +295,8 @@ async function receiveWebhook(request, env, ctx, pathToken) {
   } catch (err) {
     return countRefusal(env, ctx, errorResponseFrom(env, err));
   }
-  const reports = [];
-  for (const event of events) if (event.event === "session.status" && event.report) reports.push(event.report);
+  // The package decides which events carry a session status: only those have a report.
+  const reports = events.map((event) => event.report).filter(Boolean);
   ctx.waitUntil(deliverReports(env, reports));
   return json({ accepted: reports.length, ignored: events.length - reports.length }, 202);
 }

@@ -197,6 +197,12 @@ fn a_report_shows_only_when_the_machine_accepted_it() {
     d.handle(event(json!({"type": "status", "input": fresh})), T0);
     drain(&mut d);
     assert_eq!(d.view().report.unwrap().qr.as_deref(), Some("code-2"));
+    let again = SessionDriver::from_json(&d.to_json()).unwrap();
+    assert_eq!(
+        again.view(),
+        d.view(),
+        "a webhook's report survives the stored form"
+    );
     // An older event (reordered delivery) is ignored by the machine, and by the view.
     let stale = json!({"event": "session.status", "timestamp": T0 - 5000.0, "session": "a",
         "payload": {"status": "WORKING"}});
@@ -505,4 +511,20 @@ fn effects_serialize_as_the_js_shapes() {
     ] {
         assert!(keys.contains(&key), "{key} missing from {keys:?}");
     }
+}
+
+/// The stored form as written by this version: later versions must keep reading it.
+#[test]
+fn a_stored_driver_v1_loads_with_its_view_and_calls() {
+    let text = include_str!("fixtures/driver-snapshot-v1.json");
+    let mut d = SessionDriver::from_json(text).unwrap();
+    let view = d.view();
+    assert_eq!(view.server_name.as_deref(), Some("eu-1"));
+    assert_eq!(view.me.unwrap().push_name.as_deref(), Some("Shop"));
+    assert_eq!(view.last_error.unwrap().message, "info failed: HTTP 503");
+    assert_eq!(view.notification.unwrap().reason, AdminReason::Failed);
+    assert_eq!(view.report.unwrap().qr.as_deref(), Some("q"));
+    assert_eq!(d.in_flight(), [Op::Info, Op::Start]);
+    d.restored(T0 + 10_000.0);
+    assert!(d.in_flight().is_empty());
 }

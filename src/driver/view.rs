@@ -76,8 +76,10 @@ pub struct Learned {
 pub struct SessionView {
     /// The machine's status.
     pub status: SessionStatus,
-    /// What the UI was last told to show (a STARTING blip after WORKING is shown only once it
-    /// outlasts the debounce), else the status's own action.
+    /// The status the UI was last told about (a STARTING blip after WORKING is told only once
+    /// it outlasts the debounce), else `status`.
+    pub ui_status: SessionStatus,
+    /// What the UI shows: `ui_status`'s action.
     pub ui_action: UiAction,
     /// Local time the current status began; null before any status was known.
     pub status_since_ms: Option<f64>,
@@ -126,11 +128,12 @@ pub(super) fn facts(machine: &LifecycleMachine) -> Facts {
     }
 }
 
+fn ui_status(machine: &LifecycleMachine) -> SessionStatus {
+    machine.ui_status().unwrap_or_else(|| machine.status())
+}
+
 pub(super) fn ui_action(machine: &LifecycleMachine) -> UiAction {
-    machine
-        .ui_status()
-        .unwrap_or_else(|| machine.status())
-        .ui_action()
+    ui_status(machine).ui_action()
 }
 
 /// The lifecycle call in flight, else the first read in flight.
@@ -151,6 +154,7 @@ pub(super) fn build(
     let since = machine.since_ms();
     SessionView {
         status,
+        ui_status: ui_status(machine),
         ui_action: ui_action(machine),
         status_since_ms: (status != SessionStatus::Unknown || since != 0.0).then_some(since),
         report: learned.report.clone(),
@@ -241,12 +245,14 @@ impl Learned {
     /// equals it, so a stale or replayed event the machine ignored does not show either.
     pub(super) fn accept_report(
         &mut self,
-        report: StatusReport,
+        mut report: StatusReport,
         machine_status: SessionStatus,
     ) -> bool {
         if report.status != machine_status {
             return false;
         }
+        // The envelope's event name is not part of the report's JS shape (nor of the stored view).
+        report.event = None;
         if let Some(me) = &report.me {
             self.me = Some(ViewMe::from_me(me));
         }

@@ -166,7 +166,10 @@ export type DriverEffect =
 export interface SessionView {
   /** The machine's status. */
   status: SessionStatus;
-  /** What the UI was last told to show (a debounced STARTING blip is not). */
+  /** The status the UI was last told about (a STARTING blip after WORKING only once it outlasts
+   *  the debounce), else `status`. */
+  uiStatus: SessionStatus;
+  /** What the UI shows: uiStatus's action. */
   uiAction: UiAction;
   statusSinceMs: number | null;
   /** The last StatusReport the machine accepted (its status is the machine's). */

@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
 import { ENTRIES, ROOT } from "./lib/package.mjs";
@@ -18,14 +18,18 @@ const NODE_SAMPLES = 15;
 const WORKERD_SAMPLES = 5;
 const BODY = webhookStream(1).bodies[0];
 
-async function nodeChild(kind) {
+/** One fresh process; kind `package` with a pkg dir imports another tree's build (bench/baseline.mjs). */
+async function nodeChild(kind, pkgDir) {
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const out = {};
-  if (kind === "wawp-session") {
-    const pkg = await import(ENTRIES.node);
+  if (kind === "wawp-session" || kind === "package") {
+    const pkg = await import(kind === "package" ? pathToFileURL(join(pkgDir, "src", "entry-node.js")).href : ENTRIES.node);
     const t1 = performance.now();
     const report = pkg.decodeStatus(BODY);
     const t2 = performance.now();
+    const cpu = process.cpuUsage(cpu0); // import + first decode, in CPU time (see per-event.mjs)
+    out.firstDecodedCpuMs = (cpu.user + cpu.system) / 1000;
     const machine = new pkg.LifecycleMachine({});
     machine.handle({ type: "status", input: BODY }, Date.now());
     machine.drainActions();
@@ -49,27 +53,30 @@ async function nodeChild(kind) {
   process.stdout.write(JSON.stringify(out));
 }
 
+/** Spawns one cold Node process of `kind` (see nodeChild) and returns its timings plus wall time. */
+export function nodeColdStart(kind, pkgDir) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [SELF, "node-child", kind, ...(pkgDir ? [pkgDir] : [])], { encoding: "utf8", timeout: 30_000 });
+  const wallMs = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`node cold start ${kind}: ${r.error?.message ?? errorLine(r.stderr)}`);
+  return { ...JSON.parse(r.stdout), wallMs };
+}
+
 function nodeSamples(log) {
   const kinds = ["bare node (baseline)", "wawp-session", "xstate-v5"];
   const samples = Object.fromEntries(kinds.map((k) => [k, []]));
   for (let i = 0; i < NODE_SAMPLES; i++) {
-    for (const kind of kinds) {
-      const t0 = performance.now();
-      const r = spawnSync(process.execPath, [SELF, "node-child", kind], { encoding: "utf8", timeout: 30_000 });
-      const wallMs = performance.now() - t0;
-      if (r.status !== 0) throw new Error(`node cold start ${kind}: ${r.error?.message ?? errorLine(r.stderr)}`);
-      samples[kind].push({ ...JSON.parse(r.stdout), wallMs });
-    }
+    for (const kind of kinds) samples[kind].push(nodeColdStart(kind));
   }
   log(`coldstart node: ${NODE_SAMPLES} processes per contender`);
   return samples;
 }
 
-/** Bundles a worker; `.wasm` imports stay separate CompiledWasm modules. */
-async function bundleWorker(file) {
+/** Bundles a worker (a file, or `{ contents, resolveDir }`); `.wasm` imports stay separate CompiledWasm modules. */
+export async function bundleWorker(file) {
   const wasm = new Map();
   const result = await build({
-    entryPoints: [file], bundle: true, write: false, format: "esm", platform: "neutral", target: "es2022",
+    ...(typeof file === "string" ? { entryPoints: [file] } : { stdin: { ...file, loader: "js" } }), bundle: true, write: false, format: "esm", platform: "neutral", target: "es2022",
     conditions: ["workerd", "worker", "browser"], mainFields: ["module", "main"], logLevel: "silent",
     plugins: [{
       name: "wasm-modules",
@@ -85,33 +92,38 @@ async function bundleWorker(file) {
   return { script: result.outputFiles[0].text, wasm: [...wasm].map(([name, path]) => ({ name, path })) };
 }
 
-async function workerdSamples(log) {
+/**
+ * One new Miniflare (a new workerd process) running the bundled worker, timed from `new Miniflare`
+ * to ready and to the first POST of the webhook body answered with its decoded status.
+ */
+export async function workerdColdStart({ script, wasm }, name) {
   const { Miniflare, Log, LogLevel } = await import("miniflare");
+  const modules = [{ type: "ESModule", path: "/bench-worker/worker.mjs", contents: script },
+    ...wasm.map(({ name: n, path }) => ({ type: "CompiledWasm", path: `/bench-worker/${n}`, contents: readFileSync(path) }))];
+  const t0 = performance.now();
+  const mf = new Miniflare({ modules, modulesRoot: "/bench-worker", compatibilityDate: "2025-09-01", cf: false,
+    host: "127.0.0.1", port: 0, log: new Log(LogLevel.WARN) });
+  try {
+    await mf.ready;
+    const t1 = performance.now();
+    const res = await mf.dispatchFetch("http://bench.invalid/decode", { method: "POST", body: BODY });
+    const json = await res.json();
+    const t2 = performance.now();
+    if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}`);
+    return { readyMs: t1 - t0, firstResponseMs: t2 - t1, totalMs: t2 - t0, ...json };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+async function workerdSamples(log) {
   const workers = [["empty worker (baseline)", "coldstart-empty.mjs"], ["wawp-session (workerd entry)", "coldstart-ours.mjs"],
     ["wawp-session (initSync timed in the first request)", "coldstart-ours-lazy.mjs"], ["xstate-v5", "coldstart-xstate.mjs"]];
   const bundles = {};
   for (const [name, file] of workers) bundles[name] = await bundleWorker(join(ROOT, "bench", "workers", file));
   const samples = Object.fromEntries(workers.map(([name]) => [name, []]));
   for (let i = 0; i < WORKERD_SAMPLES; i++) {
-    for (const [name] of workers) {
-      const { script, wasm } = bundles[name];
-      const modules = [{ type: "ESModule", path: "/bench-worker/worker.mjs", contents: script },
-        ...wasm.map(({ name: n, path }) => ({ type: "CompiledWasm", path: `/bench-worker/${n}`, contents: readFileSync(path) }))];
-      const t0 = performance.now();
-      const mf = new Miniflare({ modules, modulesRoot: "/bench-worker", compatibilityDate: "2025-09-01", cf: false,
-        host: "127.0.0.1", port: 0, log: new Log(LogLevel.WARN) });
-      try {
-        await mf.ready;
-        const t1 = performance.now();
-        const res = await mf.dispatchFetch("http://bench.invalid/decode", { method: "POST", body: BODY });
-        const json = await res.json();
-        const t2 = performance.now();
-        if (res.status !== 200) throw new Error(`${name}: HTTP ${res.status}`);
-        samples[name].push({ readyMs: t1 - t0, firstResponseMs: t2 - t1, totalMs: t2 - t0, ...json });
-      } finally {
-        await mf.dispose();
-      }
-    }
+    for (const [name] of workers) samples[name].push(await workerdColdStart(bundles[name], name));
   }
   log(`coldstart workerd: ${WORKERD_SAMPLES} Miniflare starts per worker`);
   return samples;
@@ -151,4 +163,4 @@ export async function run({ log }) {
   return { markdown: md.join("\n"), data: { node, workerd: wf } };
 }
 
-if (process.argv[2] === "node-child") await nodeChild(process.argv[3]);
+if (process.argv[2] === "node-child") await nodeChild(process.argv[3], process.argv[4]);

@@ -3,8 +3,6 @@
 // against the XState v5 + p-retry stack bundled and minified the same way.
 import { build } from "esbuild";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { execFileSync } from "node:child_process";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 import { ROOT, PKG } from "./lib/package.mjs";
@@ -18,18 +16,18 @@ export function sizesOf(bytes) {
   };
 }
 
-export async function bundle(entry, { platform = "neutral", conditions = [] } = {}) {
-  const input = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, resolveDir: ROOT } };
+export async function bundle(entry, { platform = "neutral", conditions = [], root = ROOT } = {}) {
+  const input = typeof entry === "string" ? { entryPoints: [entry] } : { stdin: { ...entry, resolveDir: root } };
   const result = await build({
     ...input, bundle: true, minify: true, format: "esm", write: false, platform, conditions,
-    external: ["*.wasm", "node:*"], logLevel: "silent", define: { "process.env.NODE_ENV": '"production"' }, absWorkingDir: ROOT, mainFields: ["module", "main"],
+    external: ["*.wasm", "node:*"], logLevel: "silent", define: { "process.env.NODE_ENV": '"production"' }, absWorkingDir: root, mainFields: ["module", "main"],
   });
   return sizesOf(Buffer.from(result.outputFiles[0].contents));
 }
 
-/** Our entry points: every pkg/src/entry-*.js, with the runtime each one targets. */
-export function ourEntries() {
-  const dir = join(PKG, "src");
+/** Our entry points: every pkg/src/entry-*.js, with the runtime each one targets (`pkg`: another tree's). */
+export function ourEntries(pkg = PKG) {
+  const dir = join(pkg, "src");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => /^entry-.*\.js$/.test(n)).sort().map((name) => {
     const target = name.replace(/^entry-|\.js$/g, "");
@@ -39,26 +37,31 @@ export function ourEntries() {
   });
 }
 
-export function wasmFiles() {
-  const dir = join(PKG, "dist", "wasm");
+export function wasmFiles(pkg = PKG) {
+  const dir = join(pkg, "dist", "wasm");
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((n) => n.endsWith(".wasm")).map((n) => join(dir, n)).filter((f) => statSync(f).isFile());
 }
 
-/** `twiggy top` of the named copy scripts/build.sh leaves beside the build: where the bytes go. */
-function twiggyTop(rows = 20) {
-  const named = join(ROOT, "target", "wawp_session_named.wasm");
-  if (!existsSync(named)) return { note: "target/wawp_session_named.wasm missing (run scripts/build.sh)" };
-  const bin = [join(homedir(), ".cargo", "bin", "twiggy"), "twiggy"].find((b) => b === "twiggy" || existsSync(b));
-  let items;
-  try {
-    items = JSON.parse(execFileSync(bin, ["top", "-n", String(rows + 1), "-f", "json", named], { encoding: "utf8" }));
-  } catch (e) {
-    return { note: `twiggy not available (${String(e.message).split("\n")[0]}; scripts/setup.sh installs it)` };
+/**
+ * What a user ships per entry of the package in `pkg` (this tree's by default, or another
+ * checkout's, `root`): the wasm, and each entry's JS bundled the same way, alone and with the wasm.
+ * Null when the package is not built.
+ */
+export async function packageWeight(pkg = PKG, root = ROOT) {
+  const files = wasmFiles(pkg);
+  if (files.length === 0) return null;
+  const wasm = sizesOf(Buffer.concat(files.map((f) => readFileSync(f))));
+  const entries = {};
+  for (const entry of ourEntries(pkg)) {
+    try {
+      const js = await bundle(entry.file, { ...entry, root });
+      entries[entry.name] = { js, total: { raw: js.raw + wasm.raw, gzip: js.gzip + wasm.gzip, brotli: js.brotli + wasm.brotli } };
+    } catch (e) {
+      entries[entry.name] = { error: String(e.message).split("\n")[0] };
+    }
   }
-  // The name section exists only in this copy (the package ships without it): left out.
-  const code = items.filter((i) => i.name !== '"function names" subsection').slice(0, rows);
-  return { rows: code.map((i) => [i.name.replace(/::h[0-9a-f]{16}$/, "").replace(/\|/g, "\\|"), i.shallow_size.toLocaleString("en-US")]) };
+  return { wasm, files: files.map((f) => f.slice(pkg.length + 1)), entries };
 }
 
 const kb = (n) => (n / 1024).toFixed(1);
@@ -75,31 +78,26 @@ export async function run({ log }) {
     const rows = [row("XState v5 alone (setup, assign, enqueueActions, createActor)", xstateOnly), row("XState v5 + p-retry: the libraries alone (setup, assign, enqueueActions, createActor, pRetry)", libs),
       row("XState v5 + p-retry + the lifecycle, driver and decoder written on them (bench/contenders/xstate-stack.mjs)", contender)];
     const data = { xstateOnly, xstateLibs: libs, xstateStack: contender, entries: {}, wasm: null };
-    const wasm = wasmFiles();
+    const ours = await packageWeight();
     const comparisons = [];
-    if (wasm.length === 0) {
+    if (!ours) {
       rows.push(["wawp-session", "pkg/dist/wasm missing", "", ""]);
     } else {
-      const w = sizesOf(Buffer.concat(wasm.map((f) => readFileSync(f))));
-      data.wasm = w;
-      rows.push(row(`wawp-session wasm (${wasm.map((f) => f.slice(PKG.length + 1)).join(", ")})`, w));
-      for (const entry of ourEntries()) {
-        try {
-          const js = await bundle(entry.file, entry);
-          data.entries[entry.name] = js;
-          rows.push(row(`wawp-session ${entry.name}: JS glue + drivers, bundled + minified`, js));
-          const total = { raw: js.raw + w.raw, gzip: js.gzip + w.gzip, brotli: js.brotli + w.brotli };
-          rows.push(row(`**wawp-session ${entry.name} total (wasm + JS)**`, total));
-          comparisons.push(`${entry.name}: wasm + JS = ${kb(total.gzip)} KB gzip / ${kb(total.brotli)} KB brotli, ` +
-            `${ratio(total.gzip, contender.gzip)} the XState stack (gzip), ${ratio(total.gzip, libs.gzip)} the bare libraries`);
-        } catch (e) {
-          rows.push([`wawp-session ${entry.name}`, `bundle failed: ${String(e.message).split("\n")[0]}`, "", ""]);
+      data.wasm = ours.wasm;
+      rows.push(row(`wawp-session wasm (${ours.files.join(", ")})`, ours.wasm));
+      for (const [name, e] of Object.entries(ours.entries)) {
+        if (e.error) {
+          rows.push([`wawp-session ${name}`, `bundle failed: ${e.error}`, "", ""]);
+          continue;
         }
+        data.entries[name] = e.js;
+        rows.push(row(`wawp-session ${name}: JS glue + drivers, bundled + minified`, e.js));
+        rows.push(row(`**wawp-session ${name} total (wasm + JS)**`, e.total));
+        comparisons.push(`${name}: wasm + JS = ${kb(e.total.gzip)} KB gzip / ${kb(e.total.brotli)} KB brotli, ` +
+          `${ratio(e.total.gzip, contender.gzip)} the XState stack (gzip), ${ratio(e.total.gzip, libs.gzip)} the bare libraries`);
       }
     }
     log(`weight: xstate stack ${contender.gzip} B gzip; libs ${libs.gzip} B gzip`);
-    const top = twiggyTop();
-    data.twiggyTop = top.rows ?? top.note;
     const md = [
       "esbuild 0.27.3, `bundle + minify`, ESM; gzip -9 and brotli quality 11 (Node zlib). Sizes are deterministic (one measurement).",
       "",
@@ -107,9 +105,7 @@ export async function run({ log }) {
       "",
       ...comparisons.map((c) => `- ${c}`),
       "",
-      "Where the wasm's bytes go: `twiggy top` (first 20 rows, shallow bytes before compression) of the same module with its names kept (`target/wawp_session_named.wasm`, written by scripts/build.sh).",
-      "",
-      top.rows ? table(["Item", "bytes"], top.rows) : `_${top.note}_`,
+      "Issue 13's budget (80 KB per entry) against the 44db905 release, and `twiggy top` of the wasm: section 9.",
     ];
     return { markdown: md.join("\n"), data };
   }

@@ -43,14 +43,16 @@ export async function packageWorkerdEntry() {
 }
 
 /**
+ * @param {{ testHooks?: boolean }} [options] testHooks: the test-only entry (test-hooks/entry.js:
+ *   parse counts, old storage layouts); never in a deployment.
  * @returns {Promise<{ script: string, wasmModules: { name: string, path: string }[] }>}
  *   the bundled worker (ES module text) and the `.wasm` files it imports as `./<name>`.
  */
-export async function bundleWorker() {
+export async function bundleWorker({ testHooks = false } = {}) {
   const entry = await packageWorkerdEntry();
   const wasmModules = new Map();
   const result = await build({
-    entryPoints: [join(EDGE_DIR, "src/worker.js")],
+    entryPoints: [join(EDGE_DIR, testHooks ? "test-hooks/entry.js" : "src/worker.js")],
     bundle: true,
     write: false,
     format: "esm",

@@ -38,17 +38,19 @@ export const ENV_NAMES = [
   "TEST_ADOPT_FAULT",
 ];
 
+/** As wrangler.toml. Durable Object RPC (the worker's calls to `adopt` / `receiveReports`) needs
+ *  2024-04-03 or later; no flag. */
 const COMPATIBILITY_DATE = "2025-09-01";
 /** Module paths inside workerd are virtual; this root only names them. */
 const MODULES_ROOT = "/edge-worker";
 
 /**
  * @param {{ port?: number, host?: string, persistDir?: string, env?: Record<string, string|number|undefined>,
- *           verbose?: boolean }} [options]
+ *           verbose?: boolean, testHooks?: boolean }} [options] testHooks: tests only (bundle.mjs)
  * @returns {Promise<{ url: string, port: number, close: () => Promise<void>, miniflare: Miniflare }>}
  */
-export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false } = {}) {
-  const modules = await workerModules();
+export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env = {}, verbose = false, testHooks = false } = {}) {
+  const modules = await workerModules({ testHooks });
   const bindings = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value !== null && value !== "") bindings[name] = String(value);
@@ -88,11 +90,11 @@ const BUILD_SETTLE_MS = 30_000;
  * in place by `npm run build` (deleted, rewritten, then optimised), so a start that races a build
  * waits until the wasm is complete and unchanged instead of handing workerd half a file.
  */
-async function workerModules() {
+async function workerModules(options) {
   const deadline = Date.now() + BUILD_SETTLE_MS;
   for (;;) {
     try {
-      const { script, wasmModules } = await bundleWorker();
+      const { script, wasmModules } = await bundleWorker(options);
       const modules = [{ type: "ESModule", path: join(MODULES_ROOT, "worker.mjs"), contents: script }];
       for (const { name, path } of wasmModules) {
         const bytes = await readFile(path);

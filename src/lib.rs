@@ -7,6 +7,7 @@
 
 pub mod backoff;
 pub mod budget;
+pub mod driver;
 pub mod error;
 pub mod http;
 pub mod identity;
@@ -22,6 +23,7 @@ pub mod wasm;
 
 pub use backoff::{Backoff, BackoffOptions, Jitter};
 pub use budget::RetryBudget;
+pub use driver::{DriverEffect, DriverEvent, SessionDriver, SessionView};
 pub use error::{ErrorCode, Result, WawpError};
 pub use identity::{IdentityVerdict, compare_identity, normalize_jid};
 pub use machine::{Action, CallResult, Event, LifecycleMachine, MachineOptions, Op, SendOutcome};

@@ -1,7 +1,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 //! The deterministic simulation (see `docs/simulation.md`): thousands of seeds of a simulated
-//! session against a faulty fake Wawp server, checking the machine's invariants throughout.
+//! session, run by the shipped `SessionDriver` (machine, shared retry budget, `restored()` after
+//! crashes) against a faulty fake Wawp server, checking the invariants throughout.
 //!
 //! `cargo test --test simulation` runs the default size; `SIM_SEEDS` / `SIM_HOURS` resize it,
 //! and the ignored `soak` test runs 10,000 seeds × 24 h (use `--release`).
@@ -9,8 +10,9 @@
 #[path = "simulation/harness.rs"]
 mod harness;
 
-use harness::{FaultProfile, Sim, SimConfig, SimStats, run_machine_seeds};
+use harness::{FaultProfile, Sim, SimConfig, SimStats, run_driver_seeds};
 use wawp_session::LifecycleMachine;
+use wawp_session::driver::SessionDriver;
 
 fn env_or(name: &str, default: f64) -> f64 {
     std::env::var(name)
@@ -33,7 +35,8 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
     };
     println!(
         "{label}: api calls {} (start {}, restart {}, stop {}, logout {}, info {}, me {}), 429s {}, 5xx {}, \
-         network {}, timeouts {}, webhooks {} (lost {}, duplicated {}), faults {}, crashes {}, round trips {}",
+         network {}, timeouts {}, webhooks {} (lost {}, duplicated {}), faults {}, crashes {}, round trips {}, \
+         refused by the shared budget {}, view changes {}, QR reads {}",
         s.api_calls,
         s.calls_by_op[0],
         s.calls_by_op[1],
@@ -51,6 +54,9 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
         s.faults_injected,
         s.crashes,
         s.round_trips,
+        s.budget_refusals,
+        s.view_changes,
+        s.qr_reads,
     );
     println!(
         "{label}: server uptime {:.4}, recoveries {} (mean {:.1} s, max {:.1} s), automatic restarts {}, \
@@ -85,7 +91,7 @@ fn report(label: &str, seeds: u64, hours: f64, s: &SimStats) {
 fn run_and_check(label: &str, seeds: u64, hours: f64) {
     let started = std::time::Instant::now();
     let first = env_or("SIM_FIRST_SEED", 1.0) as u64;
-    let stats = run_machine_seeds(first, seeds, hours);
+    let stats = run_driver_seeds(first, seeds, hours);
     report(label, seeds, hours, &stats);
     println!(
         "{label}: wall time {:.1} s",
@@ -119,7 +125,7 @@ fn soak() {
 fn the_same_seed_gives_the_same_run() {
     let run = || {
         let cfg = SimConfig::new(42, 6.0, FaultProfile::harsh());
-        Sim::new(cfg.clone(), LifecycleMachine::new(cfg.machine_options())).run()
+        Sim::new(cfg.clone(), SessionDriver::new(cfg.machine_options())).run()
     };
     assert_eq!(run(), run());
 }
@@ -129,7 +135,7 @@ fn the_harsh_world_really_is_harsh_and_the_machine_recovers() {
     let mut total = SimStats::default();
     for seed in 0..40 {
         let cfg = SimConfig::new(seed, 6.0, FaultProfile::harsh());
-        total.merge(&Sim::new(cfg.clone(), LifecycleMachine::new(cfg.machine_options())).run());
+        total.merge(&Sim::new(cfg.clone(), SessionDriver::new(cfg.machine_options())).run());
     }
     assert!(total.violations.is_empty(), "{:?}", total.violations);
     // Every fault kind actually happened.
@@ -142,11 +148,14 @@ fn the_harsh_world_really_is_harsh_and_the_machine_recovers() {
     // and sends delivered after them; never twice (a second delivery is a violation).
     assert!(total.released_not_working > 0 && total.send_429 > 0 && total.held_again > 0);
     assert!(total.delivered_after_refusal > 0 && total.delivered > 0);
+    // The driver's own decisions happened too: the shared budget refused automatic restarts
+    // (answered inside, no request), QR images were asked for, the view changed.
+    assert!(total.budget_refusals > 0 && total.qr_reads > 0 && total.view_changes > 0);
     // A provider outage drives the machine to its restart cap, and it stops there.
     let mut outage = SimStats::default();
     for seed in 0..20 {
         let cfg = SimConfig::new(seed, 6.0, FaultProfile::outage());
-        outage.merge(&Sim::new(cfg.clone(), LifecycleMachine::new(cfg.machine_options())).run());
+        outage.merge(&Sim::new(cfg.clone(), SessionDriver::new(cfg.machine_options())).run());
     }
     assert!(outage.violations.is_empty(), "{:?}", outage.violations);
     assert!(
@@ -176,12 +185,13 @@ fn a_policy_that_releases_too_early_is_caught() {
             }
             self.0.handle(event, now_ms);
         }
-        fn poll_action(&mut self) -> Option<wawp_session::Action> {
+        fn poll_effect(&mut self) -> Option<wawp_session::DriverEffect> {
             if self.1.is_empty() {
                 self.0.poll_action()
             } else {
                 Some(self.1.remove(0))
             }
+            .map(wawp_session::DriverEffect::Action)
         }
         fn poll_timeout(&self) -> Option<f64> {
             self.0.poll_timeout()

@@ -12,6 +12,7 @@ use wawp_session::error::ErrorCode;
 use wawp_session::http::{ClientOp, Flavor};
 use wawp_session::identity::IdentityVerdict;
 use wawp_session::machine::{Action, AdminReason, Event, Op};
+use wawp_session::metrics::RestartKind;
 use wawp_session::status::{SessionStatus, UiAction};
 
 const TYPESCRIPT: &str = include_str!("../src/wasm/typescript.rs");
@@ -122,6 +123,16 @@ fn string_unions_match_their_rust_enums() {
         }
     }
     assert_eq!(literals(declaration("AdminReason")), names(&reasons));
+
+    for k in RestartKind::ALL {
+        match k {
+            RestartKind::Watchdog | RestartKind::Recovery | RestartKind::Other => {}
+        }
+    }
+    assert_eq!(
+        literals(declaration("RestartKind")),
+        names(&RestartKind::ALL)
+    );
 
     let flavors = [Flavor::Wawp, Flavor::Waha];
     for f in flavors {
@@ -256,4 +267,84 @@ fn the_event_union_names_exactly_the_events_the_machine_reads() {
     .into();
     assert_eq!(typescript, every_variant);
     assert!(Event::from_value(&minimal("no_such_event")).is_err());
+}
+
+/// The field names of `export interface NAME { ... }` (one field per line, comments skipped).
+fn interface_fields(name: &str) -> BTreeSet<String> {
+    let start = TYPESCRIPT
+        .find(&format!("export interface {name} {{"))
+        .unwrap_or_else(|| panic!("no `export interface {name}` in src/wasm/typescript.rs"));
+    let body = &TYPESCRIPT[start..];
+    let body = &body[..body.find("\n}").expect("the interface ends")];
+    body.lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with("/**") && !l.starts_with('*'))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, _)| k.trim_end_matches('?').to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_driver_unions_match_the_driver() {
+    use wawp_session::driver::{DriverEffect, DriverOnly, SessionDriver};
+    use wawp_session::machine::{MachineOptions, Pause};
+
+    // DriverEffect: every Action, plus the driver's own effects (exhaustive match below).
+    let own = [
+        DriverOnly::View,
+        DriverOnly::ReadQr,
+        DriverOnly::Result {
+            op: Op::Start,
+            ok: false,
+            error: ErrorCode::RateLimited,
+        },
+    ];
+    for effect in &own {
+        match effect {
+            DriverOnly::View | DriverOnly::ReadQr | DriverOnly::Result { .. } => {}
+        }
+    }
+    let rust: BTreeSet<String> = own
+        .into_iter()
+        .map(|e| {
+            serde_json::to_value(DriverEffect::Driver(e)).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let declared = declaration("DriverEffect");
+    assert!(
+        declared.contains("| Action\n"),
+        "DriverEffect includes every Action"
+    );
+    assert_eq!(tags(declared), rust);
+
+    // DriverEvent: the machine's events; `result` and `send_result` may carry a message.
+    let declared = declaration("DriverEvent");
+    assert!(declared.contains("Exclude<MachineEvent, { type: \"result\" | \"send_result\" }>"));
+    assert!(
+        declared.contains("Extract<MachineEvent, { type: \"result\" }> & { message?: string }")
+    );
+    assert!(declared.contains("Extract<MachineEvent, { type: \"send_result\" }> & { message?: string; messageId?: string }"));
+
+    let pauses = [
+        Pause::RestartBudgetExhausted,
+        Pause::Unauthorized,
+        Pause::Deleted,
+    ];
+    for p in pauses {
+        match p {
+            Pause::RestartBudgetExhausted | Pause::Unauthorized | Pause::Deleted => {}
+        }
+    }
+    assert_eq!(literals(declaration("Pause")), names(&pauses));
+
+    // SessionView: the interface names exactly the fields the driver's view serializes.
+    let view = serde_json::to_value(SessionDriver::new(MachineOptions::default()).view()).unwrap();
+    let rust: BTreeSet<String> = view.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(interface_fields("SessionView"), rust);
 }

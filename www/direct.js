@@ -180,7 +180,7 @@ export async function createDirectBackend({ apiBase, token, timingScale }) {
     if (method === "POST" && route === "/pairing-code") return s.client.requestCode(String(body?.phoneNumber ?? ""));
     if (method === "POST" && route === "/send") return send(s, body);
     if (method === "GET" && route === "/messages") return [...s.messages.values()].map((m) => ({ ...m }));
-    if (method === "GET" && route === "/stability") return { ...stability(s.history, Date.now()), timeline: s.history };
+    if (method === "GET" && route === "/stability") return { ...stability(s.history, Date.now(), scale), timeline: s.history };
     if (method === "DELETE" && route === "") {
       await s.client.delete();
       s.close();

@@ -1,5 +1,6 @@
 // The stability card: uptime, restarts, failures, MTTR from the edge's audit trail, a status band
-// over time and the timeline, with restarts told apart (watchdog, recovery).
+// over time and the timeline, with each restart's kind as the package's stability() reports it
+// (watchdog, recovery, other): the page shows it and decides nothing.
 import { stability, statusLabel } from "/pkg/src/entry-web.js";
 import { api, instancePath } from "./api.js";
 import { el, formatClock, formatDuration, sessionMs, svg } from "./dom.js";
@@ -39,7 +40,7 @@ function renderStability(stats) {
   $("m-starting").textContent = formatDuration(sessionMs(stats.startingMs ?? 0));
   const timeline = Array.isArray(stats.timeline) ? stats.timeline : [];
   renderChart(timeline);
-  renderTimeline(timeline);
+  renderTimeline(timeline, Array.isArray(stats.restartEvents) ? stats.restartEvents : []);
 }
 
 /** A status band over time: one coloured segment per status period (inline SVG, no library). */
@@ -85,30 +86,12 @@ function renderChart(timeline) {
   );
 }
 
-/** A restart is stop + start: a STOPPED this short between two running states was not a user's
- *  Power off. Model time, so the rule is the same at every simulator speed. */
-const RESTART_STOP_MAX_MS = 3000;
-
-/**
- * Labels the STARTING rows that began with a restart: "watchdog" when the previous start hung,
- * "recovery" when a FAILED session was restarted.
- */
-function classifyRestarts(rows) {
-  rows.forEach((row, i) => {
-    const stop = rows[i - 1];
-    const before = rows[i - 2];
-    if (row.status !== "STARTING" || stop?.status !== "STOPPED" || !before) return;
-    if (sessionMs(row.atMs - stop.atMs) > RESTART_STOP_MAX_MS) return;
-    if (before.status === "STARTING") row.restart = "watchdog";
-    else if (before.status === "FAILED") row.restart = "recovery";
-  });
-}
-
-function renderTimeline(timeline) {
+/** `restartEvents`: stability()'s restarts, each naming the timeline entry that began it. */
+function renderTimeline(timeline, restartEvents) {
   const now = Date.now();
-  const rows = timeline.map((entry, i) => ({ ...entry, until: i + 1 < timeline.length ? timeline[i + 1].atMs : null }));
-  classifyRestarts(rows);
-  const tagText = { watchdog: "watchdog restart", recovery: "auto recovery" };
+  const restartOf = new Map(restartEvents.map((r) => [r.historyIndex, r.kind]));
+  const rows = timeline.map((entry, i) => ({ ...entry, until: i + 1 < timeline.length ? timeline[i + 1].atMs : null, restart: restartOf.get(i) }));
+  const tagText = { watchdog: "watchdog restart", recovery: "recovery restart", other: "restart" };
   $("timeline").replaceChildren(
     ...rows.slice(-12).reverse().map((row) =>
       el("li", { class: "timeline-row", "data-status": row.status, "data-restart": row.restart },

@@ -7,7 +7,7 @@ import { loadPackage } from "./package.mjs";
 
 const TIMEOUT = { type: "timeout" };
 
-function timerDriven(machine) {
+export function timerDriven(machine) {
   return {
     advance(now) {
       let due;
@@ -34,14 +34,31 @@ function drainingInBatches(machine) {
   };
 }
 
+/**
+ * No seed, as the native core (bench/fleet's per_event) runs: the machine derives one from the
+ * first `now` it sees. `null` and not a missing key: for a missing `seed` the JS binding draws one
+ * from Math.random(), the deadline jitter then differs per process, and the action counts of the
+ * wasm and the native core could no longer be compared.
+ */
+const LIKE_NATIVE = { seed: null };
+
+/**
+ * The same host loop and options over the package built in another tree (bench/baseline.mjs:
+ * 44db905, which ignores the `seed` it does not know).
+ */
+export async function packageContender(pkgDir) {
+  const pkg = await loadPackage("node", pkgDir);
+  return () => timerDriven(new pkg.LifecycleMachine(LIKE_NATIVE));
+}
+
 export const CONTENDERS = {
   "wawp-session": async () => {
     const pkg = await loadPackage("node");
-    return () => timerDriven(new pkg.LifecycleMachine({}));
+    return () => timerDriven(new pkg.LifecycleMachine(LIKE_NATIVE));
   },
   "wawp-session drainActions": async () => {
     const pkg = await loadPackage("node");
-    return () => drainingInBatches(new pkg.LifecycleMachine({}));
+    return () => drainingInBatches(new pkg.LifecycleMachine(LIKE_NATIVE));
   },
   "xstate-v5": async () => () => {
     const clock = new SimulatedClock();

@@ -10,8 +10,9 @@ export const ENTRIES = {
   workerd: join(PKG, "src", "entry-workerd.js"),
 };
 
-export async function loadPackage(entry = "node") {
-  const file = ENTRIES[entry];
+/** The entry's module; `pkg` loads another tree's built package instead (the baseline's). */
+export async function loadPackage(entry = "node", pkg = PKG) {
+  const file = pkg === PKG ? ENTRIES[entry] : join(pkg, "src", `entry-${entry}.js`);
   if (!existsSync(file)) throw new Error(`${file} is missing (run npm run build)`);
   return import(pathToFileURL(file).href);
 }

@@ -28,7 +28,9 @@ export class RegistryReporter {
     this.inFlight = null;
     this.release = null;
     this.failures = 0;
+    this.version = 0;
   }
+
 
   /** Sends what is queued now and waits for it (the create answers once its row is listed). */
   async flushNow() {
@@ -42,11 +44,14 @@ export class RegistryReporter {
     await this.#flush();
   }
 
-  /** Queues the row when its digest differs from the last one sent; `build` makes it lazily. */
+  /** Queues the row when its digest differs from the last one sent; `build` makes it lazily. The
+   *  row gets a version that only grows (the registry keeps the newest row per instance). */
   update(digest, build) {
     if (digest === this.sentDigest && this.row === null) return;
     if (digest === this.rowDigest && this.row !== null) return;
     this.row = build();
+    this.version = Math.max(this.row.atMs ?? Date.now(), this.version + 0.001);
+    this.row.version = this.version;
     this.rowDigest = digest;
     this.#schedule(ROW_FLUSH_MS);
   }
@@ -125,4 +130,26 @@ export class RegistryReporter {
     else if (this.row !== null || this.removal !== null) this.#schedule(ROW_FLUSH_MS);
     else if (this.counts.size) this.#schedule(COUNT_FLUSH_MS);
   }
+}
+
+/**
+ * An instance's registry row (edge/src/registry.js) from its driver's view plus its ids, with
+ * `digest`: what the fleet view shows, so that an unchanged row is not sent again. `lastDay` (the
+ * audit trail's 24 h figures) is read only when the row is built.
+ */
+export function instanceRow(view, lastDay, nowMs) {
+  const { instanceId, sessionName, serverName, status, uiAction, statusSinceMs: sinceMs, lastError, notification: openNotification } = view;
+  return {
+    digest: JSON.stringify([status, sinceMs, uiAction, openNotification, serverName, sessionName, lastError?.code, lastError?.atMs]),
+    build: () => {
+      const day = lastDay();
+      return {
+        instanceId, sessionName, serverName, status, uiAction, sinceMs, lastError, openNotification,
+        restarts24h: day.restarts,
+        workingMs24h: day.workingMs,
+        observedMs24h: day.observedMs,
+        atMs: nowMs,
+      };
+    },
+  };
 }

@@ -17,7 +17,7 @@ import {
 } from "./config.js";
 import { preflight, withCors } from "./cors.js";
 import { MAX_JSON_BODY_BYTES, errorResponse, errorResponseFrom, json, readBodyCapped, readJsonBody, tooLarge } from "./http.js";
-import { INTERNAL_ORIGIN, InstanceSupervisor, PUBLIC_ORIGIN } from "./instance.js";
+import { InstanceSupervisor, PUBLIC_ORIGIN } from "./instance.js";
 import { renderMetrics } from "./metrics.js";
 import { RateWindow, hitRateWindow, retryAfterHeader } from "./rate-window.js";
 import { InstanceRegistry, instanceForSession, listRegistry, recordInRegistry, registrySnapshot } from "./registry.js";
@@ -219,18 +219,11 @@ async function createInstance(request, env) {
   );
 }
 
-/** null when the instance's Durable Object adopted it, else why not. */
+/** null when the instance's Durable Object adopted it, else why not (its RPC method `adopt`). */
 async function adoptInstance(env, instanceId, adopt) {
   try {
-    const response = await instanceStub(env, instanceId).fetch(
-      new Request(`${INTERNAL_ORIGIN}/adopt`, {
-        method: "POST",
-        headers: { "x-instance-id": instanceId, "content-type": "application/json" },
-        body: JSON.stringify(adopt),
-      }),
-    );
-    await response.body?.cancel();
-    return response.ok ? null : `HTTP ${response.status}`;
+    await instanceStub(env, instanceId).adopt(instanceId, adopt);
+    return null;
   } catch (err) {
     return redact(env, err instanceof Error ? err.message : String(err));
   }
@@ -287,31 +280,25 @@ async function webhookRefusal(raw, request, env, pathToken) {
 async function receiveWebhook(request, env, ctx, pathToken) {
   const raw = await readBodyCapped(request, MAX_WEBHOOK_BYTES);
   if (raw === null) return countRefusal(env, ctx, errorResponse("payload_too_large", "webhook body too large"));
+  // The signature is checked over the raw bytes before anything reads them.
   const refusal = await webhookRefusal(raw, request, env, pathToken);
   if (refusal) return countRefusal(env, ctx, refusal);
   let events;
-  let items;
   try {
-    // The raw bytes, so that the package's strict UTF-8 check sees exactly what was signed.
+    // The body's one parse (in the wasm, from the raw bytes, so that its strict UTF-8 check sees
+    // exactly what was signed). Its decoded reports are what the Durable Objects get: the event
+    // ids and timestamps the machine deduplicates and orders by are fields of each report.
     events = await parseWebhooks(raw, request.headers, {
       maxBytes: MAX_WEBHOOK_BYTES,
       maxAgeMs: webhookMaxAgeMs(env),
     });
-    const parsed = JSON.parse(new TextDecoder().decode(raw));
-    items = Array.isArray(parsed) ? parsed : [parsed];
   } catch (err) {
     return countRefusal(env, ctx, errorResponseFrom(env, err));
   }
-  const statusEvents = [];
-  events.forEach((event, index) => {
-    if (event.event !== "session.status" || !event.report) return;
-    // The machine gets the event exactly as sent (ids and timestamps intact) when the body's
-    // elements line up with the parsed events; otherwise the decoded report.
-    const input = items.length === events.length ? items[index] : event.report;
-    statusEvents.push({ report: event.report, input });
-  });
-  ctx.waitUntil(Promise.allSettled(statusEvents.map((event) => deliverStatusEvent(env, event))));
-  return json({ accepted: statusEvents.length, ignored: events.length - statusEvents.length }, 202);
+  // The package decides which events carry a session status: only those have a report.
+  const reports = events.map((event) => event.report).filter(Boolean);
+  ctx.waitUntil(deliverReports(env, reports));
+  return json({ accepted: reports.length, ignored: events.length - reports.length }, 202);
 }
 
 /** Counts a refused webhook (`wawp_webhook_verification_failures_total{code}`) and returns the refusal. */
@@ -323,15 +310,18 @@ async function countRefusal(env, ctx, response) {
   return response;
 }
 
-async function deliverStatusEvent(env, { report, input }) {
-  let instanceId = report.instanceId ?? null;
-  if (!instanceId && report.session) instanceId = (await instanceForSession(env, report.session)) ?? report.session;
-  if (!instanceId || !INSTANCE_ID.test(instanceId)) return;
-  await instanceStub(env, instanceId).fetch(
-    new Request(`${INTERNAL_ORIGIN}/webhook`, {
-      method: "POST",
-      headers: { "x-instance-id": instanceId, "content-type": "application/json" },
-      body: JSON.stringify({ input }),
-    }),
-  );
+/**
+ * Hands the decoded reports to their instances' Durable Objects through RPC (structured clone: no
+ * JSON text, no second parse), one call per instance with its reports in body order.
+ */
+async function deliverReports(env, reports) {
+  const byInstance = new Map();
+  for (const report of reports) {
+    let instanceId = report.instanceId ?? null;
+    if (!instanceId && report.session) instanceId = (await instanceForSession(env, report.session)) ?? report.session;
+    if (!instanceId || !INSTANCE_ID.test(instanceId)) continue;
+    if (!byInstance.has(instanceId)) byInstance.set(instanceId, []);
+    byInstance.get(instanceId).push(report);
+  }
+  await Promise.allSettled([...byInstance].map(([instanceId, batch]) => instanceStub(env, instanceId).receiveReports(batch)));
 }

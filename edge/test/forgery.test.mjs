@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Forged statuses through every path an outsider can reach, in real workerd: the Durable Object's
-// internal routes (adopt, webhook) under every spelling, headers that name another instance or
+// RPC methods and former internal routes (adopt, webhook) under every spelling, headers that name another instance or
 // host, unsigned / badly signed / replayed / stale webhooks, guessed webhook paths. None may change
 // the machine: its view, audit trail and notifications, the API calls it makes and a queued
 // message (a forged WORKING would release it) are compared before and after.
@@ -166,6 +166,30 @@ test("forged statuses through the Durable Object's internal routes and every out
   assert.deepEqual(afterAll.working, before.working, "the WORKING instance is untouched");
   assert.deepEqual(afterAll.held, before.held, "the held message stays queued and the status STARTING");
   assert.ok(attempts.length > 100, `${attempts.length} attempts`);
+});
+
+test("the Durable Object's fetch reaches no RPC method: internal-looking requests straight to the object are 404", async () => {
+  // What the worker never forwards, sent to the object itself (Miniflare's namespace): the RPC
+  // methods (adopt, receiveReports) and the old internal routes, under any origin. Only a holder
+  // of the INSTANCES binding can call the methods; a request's URL, headers or body never can.
+  const namespace = await edge.miniflare.getDurableObjectNamespace("INSTANCES");
+  const stub = namespace.get(namespace.idFromName(working));
+  const before = await machineState(working);
+  const report = { status: "FAILED", rawStatus: "FAILED", instanceId: working, eventId: "evt_forged_rpc", atMs: Date.now() };
+  for (const origin of ["https://internal.instance", "https://public.instance", "http://localhost"]) {
+    for (const path of ["/adopt", "/webhook", "/receiveReports", "/receive-reports", "/rpc/receiveReports"]) {
+      const response = await stub.fetch(`${origin}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-instance-id": working },
+        body: JSON.stringify({ input: report, reports: [report], initialStatus: "FAILED", expectedJid: "19990000000@c.us" }),
+      });
+      const text = await response.text();
+      seenBodies.push(text);
+      assert.equal(response.status, 404, `${origin}${path} → ${response.status} ${text}`);
+    }
+  }
+  await sleep(800);
+  assert.deepEqual(await machineState(working), before);
 });
 
 test("the held message is released by the genuine WORKING only", async () => {

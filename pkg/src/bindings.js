@@ -16,6 +16,7 @@ import glueInit, {
   Backoff as GlueBackoff,
   LifecycleMachine as GlueLifecycleMachine,
   RetryBudget as GlueRetryBudget,
+  SessionDriver as GlueSessionDriver,
   WawpClient as GlueWawpClient,
   decodeStatus as glueDecodeStatus,
   uiActionFor as glueUiActionFor,
@@ -207,34 +208,40 @@ function guardClass(cls, { randomSeed = false, async = false } = {}) {
 }
 
 /**
- * The machine's hot path without JSON text where it can be avoided (same results as the glue's
- * own `handle` / `pollAction`, which stay the general path):
+ * The machine's and the driver's hot path without JSON text where it can be avoided (same
+ * results as the glue's own `handle` / `pollAction`, which stay the general path):
  * - a status event goes straight to the decoder as UTF-8 bytes (its text, or an object's JSON)
  *   instead of being stringified into an event, parsed, and for a text parsed again; a timeout
  *   needs no JSON at all;
- * - an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the index of a
- *   template object kept here (copied per call: callers own what they get); the rest as objects.
+ * - (machine) an action made only of fixed names (`call`, `ui`, `persist`, ...) crosses as the
+ *   index of a template object kept here (copied per call: callers own what they get); the rest
+ *   as objects.
  */
-function fastMachinePaths(proto) {
+function fastHandle(proto) {
   const general = proto.handle;
-  const { __handleStatusUtf8: handleStatusUtf8, __handleTimeout: handleTimeout, __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
+  const { __handleStatusUtf8: handleStatusUtf8, __handleTimeout: handleTimeout } = proto;
+  proto.handle = function handle(event, nowMs) {
+    if (event === null || typeof event !== "object") return general.call(this, event, nowMs);
+    if (event.type === "timeout") return handleTimeout.call(this, nowMs);
+    if (event.type === "status") {
+      const { input } = event;
+      if (typeof input === "string") return handleStatusUtf8.call(this, utf8(input), nowMs);
+      // An object (a StatusReport, an info response, an array of them) as its JSON text, which
+      // the decoder reads as JSON; what JSON cannot express takes the general path and its error.
+      if (input !== null && typeof input === "object") {
+        const text = jsonOrUndefined(input);
+        if (text !== undefined) return handleStatusUtf8.call(this, utf8(text), nowMs);
+      }
+    }
+    return general.call(this, event, nowMs);
+  };
+}
+
+function fastMachinePaths(proto) {
+  fastHandle(proto);
+  const { __pollActionIndex: pollActionIndex, __takeAction: takeAction } = proto;
   const actionTemplate = guard(glueActionTemplate);
   Object.assign(proto, {
-    handle(event, nowMs) {
-      if (event === null || typeof event !== "object") return general.call(this, event, nowMs);
-      if (event.type === "timeout") return handleTimeout.call(this, nowMs);
-      if (event.type === "status") {
-        const { input } = event;
-        if (typeof input === "string") return handleStatusUtf8.call(this, utf8(input), nowMs);
-        // An object (a StatusReport, an info response, an array of them) as its JSON text, which
-        // the decoder reads as JSON; what JSON cannot express takes the general path and its error.
-        if (input !== null && typeof input === "object") {
-          const text = jsonOrUndefined(input);
-          if (text !== undefined) return handleStatusUtf8.call(this, utf8(text), nowMs);
-        }
-      }
-      return general.call(this, event, nowMs);
-    },
     pollAction() {
       const index = pollActionIndex.call(this);
       if (index >= 0) return { ...(actionTemplates[index] ??= JSON.parse(actionTemplate(index))) };
@@ -252,6 +259,27 @@ export const Backoff = guardClass(GlueBackoff, { randomSeed: true });
 export const LifecycleMachine = guardClass(GlueLifecycleMachine, { randomSeed: true });
 fastMachinePaths(GlueLifecycleMachine.prototype);
 export const RetryBudget = guardClass(GlueRetryBudget);
+const GuardedSessionDriver = guardClass(GlueSessionDriver, { randomSeed: true });
+fastHandle(GlueSessionDriver.prototype);
+/**
+ * `new SessionDriver({...MachineOptions, budget?})`: the shared `RetryBudget` is not an option
+ * value (it is a wasm object many drivers hold), so it is taken out here and given to `setBudget`.
+ */
+export const SessionDriver = new Proxy(GuardedSessionDriver, {
+  construct(target, [opts, ...rest], newTarget) {
+    let options = opts;
+    let budget;
+    if (opts !== null && typeof opts === "object" && Object.hasOwn(opts, "budget")) {
+      ({ budget, ...options } = opts);
+      if (budget !== undefined && !(budget instanceof GlueRetryBudget)) {
+        throw new WawpError("invalid_option", "budget must be a RetryBudget");
+      }
+    }
+    const driver = Reflect.construct(target, [options, ...rest], newTarget);
+    if (budget !== undefined) driver.setBudget(budget);
+    return driver;
+  },
+});
 /** The HTTP client (src/wasm/client/): fetch, timeouts, retries and redaction all in the wasm. */
 export const WawpClient = guardClass(GlueWawpClient, { async: true });
 const decodeStatusUtf8 = guard(glueDecodeStatusUtf8);

@@ -5,6 +5,7 @@ export {
   Backoff,
   LifecycleMachine,
   RetryBudget,
+  SessionDriver,
   compareIdentity,
   decodeStatus,
   normalizeJid,

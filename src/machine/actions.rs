@@ -69,6 +69,18 @@ impl AdminReason {
             AdminReason::Deleted => "deleted",
         }
     }
+
+    pub fn parse(s: &str) -> Option<AdminReason> {
+        [
+            AdminReason::Failed,
+            AdminReason::RestartBudgetExhausted,
+            AdminReason::IdentityMismatch,
+            AdminReason::Unauthorized,
+            AdminReason::Deleted,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
 }
 
 impl Action {

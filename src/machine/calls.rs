@@ -73,7 +73,7 @@ pub struct CallResult {
 impl CallResult {
     /// The error code of a failed call: the given one, else derived from the HTTP status,
     /// else a network error (no response at all).
-    pub(super) fn error_code(&self) -> ErrorCode {
+    pub fn error_code(&self) -> ErrorCode {
         self.error.unwrap_or_else(|| {
             self.http_status
                 .map_or(ErrorCode::Network, ErrorCode::from_http_status)

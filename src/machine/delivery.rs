@@ -52,7 +52,8 @@ impl SendOutcome {
         }
     }
 
-    fn code(&self) -> ErrorCode {
+    /// The error code of a failed send: the given one, else from the HTTP status, else `network`.
+    pub fn code(&self) -> ErrorCode {
         self.error.unwrap_or_else(|| {
             self.http_status
                 .map_or(ErrorCode::Network, ErrorCode::from_http_status)

@@ -227,6 +227,21 @@ impl LifecycleMachine {
             .collect()
     }
 
+    /// Local time the current status began (0 before any status was observed).
+    pub fn since_ms(&self) -> f64 {
+        self.since_ms
+    }
+
+    /// The status the UI was last told about (`ui` actions), if any.
+    pub fn ui_status(&self) -> Option<SessionStatus> {
+        self.ui_status
+    }
+
+    /// Every restart issued (automatic, user, maintenance).
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
     /// Consecutive automatic restarts since the last WORKING / user action / warm boot.
     pub fn auto_restarts(&self) -> u32 {
         self.auto_restarts

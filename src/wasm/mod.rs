@@ -43,6 +43,7 @@ use wasm_bindgen::prelude::*;
 mod client;
 mod convert;
 mod decoding;
+mod driver;
 mod errors;
 mod machine;
 mod retries;
@@ -55,6 +56,7 @@ pub use decoding::{
     compare_identity, decode_status, decode_status_utf8, normalize_jid, parse_retry_after,
     ui_action_for, ui_action_index, ui_action_name,
 };
+pub use driver::JsSessionDriver;
 pub use errors::set_error_class;
 pub use machine::{JsLifecycleMachine, action_template};
 pub use retries::{JsBackoff, JsRetryBudget};

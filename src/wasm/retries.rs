@@ -1,9 +1,13 @@
 //! `Backoff` and `RetryBudget`.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use wasm_bindgen::prelude::*;
 
 use crate::backoff::{Backoff, BackoffOptions};
 use crate::budget::RetryBudget;
+use crate::driver::SharedBudget;
 
 use super::convert::options_from_js;
 use super::errors::{JsResult, js_error};
@@ -44,9 +48,10 @@ impl JsBackoff {
 }
 
 /// A token bucket shared by automatic restarts and retries, so faults cannot become a storm.
+/// Drivers given it (`SessionDriver.setBudget`) hold a handle to the same bucket.
 #[wasm_bindgen(js_name = RetryBudget)]
 pub struct JsRetryBudget {
-    inner: RetryBudget,
+    inner: SharedBudget,
 }
 
 #[wasm_bindgen(js_class = RetryBudget)]
@@ -62,38 +67,54 @@ impl JsRetryBudget {
         let inner =
             RetryBudget::with_options(capacity, refill_per_sec, success_deposit.unwrap_or(0.0))
                 .map_err(js_error)?;
-        Ok(JsRetryBudget { inner })
+        Ok(JsRetryBudget {
+            inner: Rc::new(RefCell::new(inner)),
+        })
+    }
+
+    /// The bucket, for a driver to share.
+    pub(super) fn shared(&self) -> SharedBudget {
+        Rc::clone(&self.inner)
     }
 
     /// Takes `cost` tokens if the bucket holds them at `nowMs`.
     #[wasm_bindgen(js_name = trySpend)]
     pub fn try_spend(&mut self, cost: f64, now_ms: f64) -> bool {
-        self.inner.try_spend(cost, now_ms)
+        // Single-threaded: the bucket is never borrowed across a call into JS.
+        self.inner
+            .try_borrow_mut()
+            .is_ok_and(|mut bucket| bucket.try_spend(cost, now_ms))
     }
 
     #[wasm_bindgen(js_name = recordSuccess)]
     pub fn record_success(&mut self, now_ms: f64) {
-        self.inner.record_success(now_ms);
+        if let Ok(mut bucket) = self.inner.try_borrow_mut() {
+            bucket.record_success(now_ms);
+        }
     }
 
     /// Tokens available at `nowMs`.
     pub fn available(&self, now_ms: f64) -> f64 {
-        self.inner.available(now_ms)
+        self.inner
+            .try_borrow()
+            .map_or(0.0, |bucket| bucket.available(now_ms))
     }
 
     /// How long until `cost` tokens are available; `undefined` if never (cost above capacity).
     #[wasm_bindgen(js_name = waitMs)]
     pub fn wait_ms(&self, cost: f64, now_ms: f64) -> Option<f64> {
-        self.inner.wait_ms(cost, now_ms)
+        self.inner.try_borrow().ok()?.wait_ms(cost, now_ms)
     }
 
     #[wasm_bindgen(getter)]
     pub fn tokens(&self) -> f64 {
-        self.inner.tokens
+        self.inner.try_borrow().map_or(0.0, |bucket| bucket.tokens)
     }
 
     #[wasm_bindgen(getter)]
     pub fn capacity(&self) -> f64 {
-        self.inner.capacity
+        self.inner
+            .try_borrow()
+            .map_or(0.0, |bucket| bucket.capacity)
     }
 }

@@ -10,12 +10,21 @@ use crate::status::SessionStatus;
 use super::convert::{value_from_js, value_to_js};
 use super::errors::{JsResult, js_error};
 
-/// `stability(history, nowMs)`: uptime, restarts, failures and recovery time of a status history.
+/// `stability(history, nowMs, timingScale?)`: uptime, restarts (each with its kind), failures and
+/// recovery time of a status history. `timingScale`: how many times faster than real time the
+/// sessions ran (a `TIMING_SCALE` / `--speed N` demo; default 1).
 #[wasm_bindgen(unchecked_return_type = "StabilityMetrics")]
 pub fn stability(
     #[wasm_bindgen(unchecked_param_type = "StatusHistoryEntry[]")] history: JsValue,
     now_ms: f64,
+    timing_scale: Option<f64>,
 ) -> JsResult<JsValue> {
+    let scale = timing_scale.unwrap_or(1.0);
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(js_error(WawpError::invalid_option(
+            "timingScale must be a positive number",
+        )));
+    }
     let parsed = value_from_js(&history).map_err(js_error)?;
     let entries = parsed
         .as_array()
@@ -31,5 +40,7 @@ pub fn stability(
             }
         }
     }
-    Ok(value_to_js(&metrics::stability(&points, now_ms)))
+    Ok(value_to_js(&metrics::stability_at_scale(
+        &points, now_ms, scale,
+    )))
 }

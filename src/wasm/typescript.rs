@@ -136,10 +136,71 @@ export type Action =
   | { type: "notify_admin"; reason: AdminReason }
   | { type: "persist" };
 
+/** Why automation holds still (`SessionView.paused`). */
+export type Pause = "restart_budget_exhausted" | "unauthorized" | "deleted";
+
+/** `new SessionDriver(opts)`: the machine's options, plus a RetryBudget many drivers share
+ *  (automatic starts and restarts spend one token each; an empty bucket answers them
+ *  `rate_limited` without a request). */
+export interface DriverOptions extends MachineOptions { budget?: RetryBudget }
+
+/** What a SessionDriver reads: every MachineEvent, where a failed `result` or `send_result` may
+ *  carry the error's text (`message`, redacted by the client) and a delivered `send_result` the
+ *  API's message id (`messageId`). */
+export type DriverEvent =
+  | Exclude<MachineEvent, { type: "result" | "send_result" }>
+  | (Extract<MachineEvent, { type: "result" }> & { message?: string })
+  | (Extract<MachineEvent, { type: "send_result" }> & { message?: string; messageId?: string });
+
+/** What a SessionDriver asks of its host: every machine Action unchanged, plus */
+export type DriverEffect =
+  | Action
+  /** view() changed: re-render, broadcast, persist the view. */
+  | { type: "view" }
+  /** The UI shows scan_qr and the QR may be new: read a QR image now. */
+  | { type: "read_qr" }
+  /** A call answered inside the driver without a request (the shared budget was empty). */
+  | { type: "result"; op: MachineOp; ok: false; error: ErrorCode };
+
+/** What a UI shows of one session (`SessionDriver.view()`). */
+export interface SessionView {
+  /** The machine's status. */
+  status: SessionStatus;
+  /** The status the UI was last told about (a STARTING blip after WORKING only once it outlasts
+   *  the debounce), else `status`. */
+  uiStatus: SessionStatus;
+  /** What the UI shows: uiStatus's action. */
+  uiAction: UiAction;
+  statusSinceMs: number | null;
+  /** The last StatusReport the machine accepted (its status is the machine's). */
+  report: StatusReport | null;
+  me: { id: string; pushName?: string } | null;
+  serverName: string | null;
+  identity: { verdict: IdentityVerdict; me?: string } | null;
+  /** The last failed call or send (`op`: a MachineOp, "send", or what a host noted). */
+  lastError: { code: ErrorCode; message: string; op: string; atMs: number } | null;
+  /** The lifecycle call in flight, else a read in flight. */
+  pendingOp: MachineOp | null;
+  inFlight: MachineOp[];
+  /** The last admin notification, open until the status is WORKING again after it. */
+  notification: { reason: AdminReason; atMs: number } | null;
+  queueLength: number;
+  nextDeadlineMs: number | null;
+  restarts: number;
+  autoRestarts: number;
+  paused: Pause | null;
+}
+
 /** The machine's state for dashboards and logs (never contains credentials). */
 export type MachineSnapshot = Record<string, unknown> & { status: SessionStatus };
 
 export interface StatusHistoryEntry { atMs: number; status: SessionStatus }
+
+/** What a restart restarted: a start that hung (the watchdog), a FAILED session, or another. */
+export type RestartKind = "watchdog" | "recovery" | "other";
+
+/** One restart: the history entry (`historyIndex`, in the order given) that entered STARTING. */
+export interface StabilityRestart { atMs: number; historyIndex: number; kind: RestartKind }
 
 export interface StabilityMetrics {
   observedMs: number;
@@ -147,8 +208,11 @@ export interface StabilityMetrics {
   startingMs: number;
   uptimeRatio: number;
   restarts: number;
+  /** Each restart counted in `restarts`, in time order. */
+  restartEvents: StabilityRestart[];
   failures: number;
   meanTimeToRecoverMs: number | null;
+  timeInStatusMs: Partial<Record<SessionStatus, number>>;
 }
 
 /** Operations of `WawpClient` understood by `__buildRequest` / `__classifyResponse`. */

@@ -17,7 +17,8 @@ import {
   verifyWebhook, parseWebhook, parseWebhooks, mintInstanceToken, verifyInstanceToken,
   type InstanceTokenScope, type InstanceTokenClaims,
   type SessionStatus, type UiAction, type ErrorCode, type StatusReport, type Action,
-  type MachineEvent, type StabilityMetrics,
+  type MachineEvent, type StabilityMetrics, type RestartKind, SessionDriver, type DriverEvent, type DriverEffect,
+  type SessionView,
 } from "wawp-session";
 
 await init();
@@ -39,8 +40,26 @@ for (let a: Action | undefined; (a = machine.pollAction()) !== undefined; ) {
 }
 const restored: LifecycleMachine = LifecycleMachine.fromJSON(machine.toJSON());
 const metrics: StabilityMetrics = stability([{ atMs: 0, status: "WORKING" }], 1);
+for (const r of metrics.restartEvents) { const kind: RestartKind = r.kind; const at: number = r.atMs + r.historyIndex; void [kind, at]; }
 const budget = new RetryBudget(10, 1);
 const spent: boolean = budget.trySpend(1, Date.now());
+const driver = new SessionDriver({ budget, seed: 1, startingTimeoutMs: 60_000 });
+const failed: DriverEvent = { type: "result", op: "info", ok: false, error: "server", httpStatus: 503, message: "info failed: HTTP 503" };
+driver.handle(failed, Date.now());
+driver.handle({ type: "send_result", id: "m1", ok: true, messageId: "true_1@c.us_ABC" }, Date.now());
+driver.observe('{"event":"session.status","payload":{"status":"WORKING"}}', Date.now());
+for (const e of driver.drainEffects()) {
+  if (e.type === "result") { const refused: ErrorCode = e.error; void refused; }
+  if (e.type === "call") { const op: "start" | "restart" | "stop" | "logout" | "info" | "me" = e.op; void op; }
+}
+const next: DriverEffect | undefined = driver.pollEffect();
+const view: SessionView = driver.view();
+const shown: UiAction = view.uiAction;
+const lastMessage: string | undefined = view.lastError?.message;
+const since: number | null = view.statusSinceMs;
+driver.restored(Date.now());
+const reloaded: SessionDriver = SessionDriver.fromJSON(driver.toJSON());
+void [next, shown, lastMessage, since, reloaded];
 try { decodeStatus("{"); } catch (e) { if (e instanceof WawpError) { const c: ErrorCode = e.code; void c; } }
 const minted: { token: string; expiresAt: number } = await mintInstanceToken({ instanceId: "i", scopes: ["view", "send"], adminToken: "a".repeat(16) });
 const claims: InstanceTokenClaims = await verifyInstanceToken(minted.token, { adminToken: "a".repeat(16), scope: "send" });
@@ -58,9 +77,15 @@ machine.handle({ type: "reboot" }, 0);
 machine.handle({ type: "send_result", id: "m1", ok: false, maybeDelivered: "no" }, 0);
 // @ts-expect-error not an ErrorCode
 const badCode: ErrorCode = "oops";
+// @ts-expect-error not a RestartKind
+const badKind: RestartKind = "manual";
+// @ts-expect-error not a driver effect
+const badEffect: DriverEffect = { type: "repaint" };
+// @ts-expect-error messageId belongs to send_result
+driver.handle({ type: "result", op: "info", ok: true, messageId: "x" }, 0);
 // @ts-expect-error not a scope
 await mintInstanceToken({ instanceId: "i", scopes: ["admin"], adminToken: "a".repeat(16) });
-void [badStatus, badCode];
+void [badStatus, badCode, badKind, badEffect];
 `;
 
 const program = () => consumerProgram(project.dir, CONSUMER);

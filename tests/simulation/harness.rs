@@ -1,22 +1,26 @@
 //! Deterministic simulation of one WhatsApp session: a seeded RNG, a simulated clock, a fake
 //! Wawp server with its own small state model and faults, a webhook channel that loses,
-//! duplicates, delays and reorders, a simulated user, and a driver that runs a [`Policy`]
-//! (our `LifecycleMachine`, or any other for comparison) and checks invariants at every step.
+//! duplicates, delays and reorders, a simulated user, and a host that runs a [`Policy`] (the
+//! shipped `SessionDriver` with a shared retry budget, the bare `LifecycleMachine`, or any other
+//! for comparison) and checks invariants at every step.
 //!
 //! Self-contained on purpose: benchmarks include it with `#[path = ".../harness.rs"] mod harness;`.
 //! Nothing here reads the machine's internals except through [`Policy`].
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::rc::Rc;
 
 use serde_json::Value;
+use wawp_session::driver::{DriverEffect, DriverOnly, SessionDriver, SharedBudget};
 use wawp_session::machine::AdminReason;
 use wawp_session::payload;
 use wawp_session::{
-    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, SendOutcome,
-    SessionStatus, StatusReport, UiAction,
+    Action, CallResult, ErrorCode, Event, LifecycleMachine, MachineOptions, Op, RetryBudget,
+    SendOutcome, SessionStatus, StatusReport, UiAction,
 };
 
 const SECOND: f64 = 1_000.0;
@@ -195,6 +199,9 @@ pub struct SimConfig {
     /// The identity the policy expects (the fake phone's JID is this one unless wrong_phone).
     pub expected_jid: Option<String>,
     pub max_auto_restarts: u32,
+    /// The host process's shared retry budget (capacity, refill per second), as a fleet host
+    /// gives every driver; `None`: no budget. A crash starts a new process with a full one.
+    pub shared_budget: Option<(f64, f64)>,
 }
 
 impl SimConfig {
@@ -207,7 +214,15 @@ impl SimConfig {
             round_trip_rate: 0.02,
             expected_jid: Some("201012345678@c.us".to_string()),
             max_auto_restarts: 5,
+            // Tight enough that faulty seeds meet an empty bucket.
+            shared_budget: Some((3.0, 1.0 / 60.0)),
         }
+    }
+
+    /// A fresh bucket for a new host process.
+    pub fn new_budget(&self) -> Option<SharedBudget> {
+        self.shared_budget
+            .map(|(capacity, refill)| Rc::new(RefCell::new(RetryBudget::new(capacity, refill))))
     }
 
     pub fn machine_options(&self) -> MachineOptions {
@@ -226,7 +241,8 @@ impl SimConfig {
 /// can implement naive policies (poll + restart, no backoff, ...) against the same world.
 pub trait Policy: Sized {
     fn handle(&mut self, event: Event, now_ms: f64);
-    fn poll_action(&mut self) -> Option<Action>;
+    /// The next machine action, or one of the driver's own effects.
+    fn poll_effect(&mut self) -> Option<DriverEffect>;
     fn poll_timeout(&self) -> Option<f64>;
     /// The status the policy believes the session is in.
     fn believed_status(&self) -> SessionStatus;
@@ -251,14 +267,71 @@ pub trait Policy: Sized {
     fn describe(&self) -> String {
         String::new()
     }
+    /// Gives the policy the host process's shared retry budget (policies without one ignore it).
+    fn use_budget(&mut self, _budget: Option<SharedBudget>) {}
+    /// A new process loaded the policy: `true` when it answered its own lost calls and sends
+    /// (the driver's `restored`), `false` when the host must (the bare machine).
+    fn restored(&mut self, _now_ms: f64) -> bool {
+        false
+    }
+}
+
+impl Policy for SessionDriver {
+    fn handle(&mut self, event: Event, now_ms: f64) {
+        SessionDriver::handle(self, event.into(), now_ms);
+    }
+    fn poll_effect(&mut self) -> Option<DriverEffect> {
+        SessionDriver::poll_effect(self)
+    }
+    fn poll_timeout(&self) -> Option<f64> {
+        SessionDriver::poll_timeout(self)
+    }
+    fn believed_status(&self) -> SessionStatus {
+        self.status()
+    }
+    fn can_release(&self) -> bool {
+        self.machine().can_release()
+    }
+    fn auto_restart_cap(&self) -> Option<u32> {
+        Some(self.machine().options().max_auto_restarts)
+    }
+    fn to_json(&self) -> Option<String> {
+        Some(SessionDriver::to_json(self))
+    }
+    fn from_json(text: &str) -> Result<Self, String> {
+        SessionDriver::from_json(text).map_err(|e| e.to_string())
+    }
+    fn in_flight(&self) -> Vec<Op> {
+        SessionDriver::in_flight(self).to_vec()
+    }
+    fn sending(&self) -> Vec<String> {
+        self.machine()
+            .sending()
+            .iter()
+            .map(|s| s.id.clone())
+            .collect()
+    }
+    fn max_send_attempts(&self) -> Option<u32> {
+        Some(self.machine().options().max_send_attempts)
+    }
+    fn describe(&self) -> String {
+        serde_json::to_string(&self.machine().snapshot()).unwrap_or_default()
+    }
+    fn use_budget(&mut self, budget: Option<SharedBudget>) {
+        self.set_budget(budget);
+    }
+    fn restored(&mut self, now_ms: f64) -> bool {
+        SessionDriver::restored(self, now_ms);
+        true
+    }
 }
 
 impl Policy for LifecycleMachine {
     fn handle(&mut self, event: Event, now_ms: f64) {
         LifecycleMachine::handle(self, event, now_ms);
     }
-    fn poll_action(&mut self) -> Option<Action> {
-        LifecycleMachine::poll_action(self)
+    fn poll_effect(&mut self) -> Option<DriverEffect> {
+        LifecycleMachine::poll_action(self).map(DriverEffect::Action)
     }
     fn poll_timeout(&self) -> Option<f64> {
         LifecycleMachine::poll_timeout(self)
@@ -479,6 +552,11 @@ pub struct SimStats {
     pub admin_notices: HashMap<&'static str, u64>,
     pub crashes: u64,
     pub round_trips: u64,
+    /// Automatic starts / restarts the shared budget refused (answered inside the driver).
+    pub budget_refusals: u64,
+    /// The driver's `view` and `read_qr` effects.
+    pub view_changes: u64,
+    pub qr_reads: u64,
     pub violations: Vec<String>,
 }
 
@@ -522,6 +600,9 @@ impl SimStats {
         }
         self.crashes += o.crashes;
         self.round_trips += o.round_trips;
+        self.budget_refusals += o.budget_refusals;
+        self.view_changes += o.view_changes;
+        self.qr_reads += o.qr_reads;
         self.violations.extend(o.violations.iter().cloned());
     }
 
@@ -552,6 +633,11 @@ pub struct Sim<P: Policy> {
     policy: P,
     /// Incremented by each crash: answers addressed to a dead process are dropped.
     process: u64,
+    /// This process's shared retry budget, and what the budget lets through: automatic starts
+    /// and restarts issued since the process began (checked against capacity + refill × time).
+    budget: Option<SharedBudget>,
+    process_started_ms: f64,
+    budgeted_calls: u64,
     stored: Option<String>,
     next_call: u64,
     /// Calls of the current process not answered yet.
@@ -602,6 +688,9 @@ impl<P: Policy> Sim<P> {
                 burst_left: 0,
                 event_seq: 0,
             },
+            budget: cfg.new_budget(),
+            process_started_ms: EPOCH_MS,
+            budgeted_calls: 0,
             policy,
             process: 0,
             stored: None,
@@ -626,6 +715,14 @@ impl<P: Policy> Sim<P> {
             trace: std::env::var("SIM_TRACE").ok() == Some(cfg.seed.to_string()),
             cfg,
         }
+    }
+
+    /// A new host process: a full budget, shared with the policy.
+    fn new_process_budget(&mut self) {
+        self.budget = self.cfg.new_budget();
+        self.process_started_ms = self.now;
+        self.budgeted_calls = 0;
+        self.policy.use_budget(self.budget.clone());
     }
 
     fn schedule(&mut self, at: f64, event: SimEvent) {
@@ -654,6 +751,7 @@ impl<P: Policy> Sim<P> {
         self.schedule(EPOCH_MS + first_send, SimEvent::AppSend);
         let first_crash = self.rng.exp(self.cfg.faults.mean_crash_interval_ms);
         self.schedule(EPOCH_MS + first_crash, SimEvent::Crash);
+        self.new_process_budget();
         self.deliver_to_policy(Event::WarmBoot);
 
         // The drain period outlasts every send deadline (default 120 s; the app asks ≤ 300 s).
@@ -746,23 +844,101 @@ impl<P: Policy> Sim<P> {
             self.auto_restarts_in_row = 0;
         }
         let user_retry = matches!(event, Event::UserRetry);
+        // The calls a person's button causes never wait for the shared budget.
+        let by_user = matches!(
+            event,
+            Event::UserRetry | Event::UserStart | Event::UserStop | Event::UserLogout
+        );
         let was = self.policy.believed_status();
         if self.trace {
             println!("{:>9.1} s  -> {event:?}", (self.now - EPOCH_MS) / SECOND);
             println!("             == {}", self.policy.describe());
         }
         self.policy.handle(event, self.now);
+        self.take_effects(user_reset, user_retry, by_user, was);
+    }
+
+    /// Everything the policy asks for after an event (or after `restored`).
+    fn take_effects(
+        &mut self,
+        user_reset: bool,
+        user_retry: bool,
+        by_user: bool,
+        was: SessionStatus,
+    ) {
         if self.policy.believed_status() == SessionStatus::Working && was != SessionStatus::Working
         {
             self.auto_restarts_in_row = 0;
         }
         let mut restarted = false;
-        while let Some(action) = self.policy.poll_action() {
+        while let Some(effect) = self.policy.poll_effect() {
+            let action = match effect {
+                DriverEffect::Action(action) => action,
+                DriverEffect::Driver(own) => {
+                    self.on_driver_effect(own, by_user);
+                    continue;
+                }
+            };
             restarted |= action == (Action::Call { op: Op::Restart });
+            if let Action::Call {
+                op: Op::Start | Op::Restart,
+            } = action
+                && !by_user
+            {
+                self.check_budget();
+            }
             self.on_action(action, user_reset, was);
         }
         if user_retry && !restarted {
             self.user_restart_owed = true;
+        }
+    }
+
+    /// An automatic start / restart went out: never more of them than the process's budget
+    /// holds (its capacity plus what refilled since the process began).
+    fn check_budget(&mut self) {
+        let Some((capacity, refill)) = self.cfg.shared_budget else {
+            return;
+        };
+        if self.budget.is_none() {
+            return;
+        }
+        self.budgeted_calls += 1;
+        let allowed = capacity + refill * (self.now - self.process_started_ms) / SECOND;
+        if self.budgeted_calls as f64 > allowed + 1e-9 {
+            self.violation(format!(
+                "{} automatic starts/restarts in this process, the budget allows {allowed:.2}",
+                self.budgeted_calls
+            ));
+        }
+    }
+
+    /// The driver's own effects: a budget-refused call (answered `rate_limited` inside, so the
+    /// next call of that op is its retry), a view change, a QR worth reading.
+    fn on_driver_effect(&mut self, effect: DriverOnly, by_user: bool) {
+        match effect {
+            DriverOnly::Result { op, error, .. } => {
+                if by_user || !matches!(op, Op::Start | Op::Restart) {
+                    self.violation(format!("{op:?} refused by the budget (by user: {by_user})"));
+                }
+                if error != ErrorCode::RateLimited {
+                    self.violation(format!("{op:?} answered {error:?} inside the driver"));
+                }
+                self.stats.budget_refusals += 1;
+                if op.is_lifecycle() {
+                    self.retrying = Some(op);
+                }
+            }
+            DriverOnly::View => self.stats.view_changes += 1,
+            DriverOnly::ReadQr => {
+                if !matches!(
+                    self.policy.believed_status(),
+                    SessionStatus::ScanQrCode | SessionStatus::Logout
+                ) {
+                    self.violation("read_qr while no QR is shown".to_string());
+                }
+                self.stats.qr_reads += 1;
+            }
         }
     }
 
@@ -915,6 +1091,8 @@ impl<P: Policy> Sim<P> {
                     self.violation("toJSON/fromJSON changed the state".to_string());
                 }
                 self.policy = restored;
+                // The same process: the same budget.
+                self.policy.use_budget(self.budget.clone());
             }
             Err(e) => self.violation(format!("fromJSON refused its own JSON: {e}")),
         }
@@ -935,10 +1113,35 @@ impl<P: Policy> Sim<P> {
         self.outstanding.clear();
         // `retrying` stays: a scheduled retry is persisted and survives the crash.
         self.policy = restored;
-        for op in self.policy.in_flight() {
-            self.answer_now(op, false, Some(ErrorCode::Network), None, None);
+        self.new_process_budget();
+        let lost = self.policy.in_flight();
+        let was = self.policy.believed_status();
+        if self.policy.restored(self.now) {
+            // The driver answered what the old process lost: each lifecycle call `network`
+            // (transient, so the next call of that op is its retry), each send `closed`.
+            if let Some(op) = lost.into_iter().rev().find(|op| op.is_lifecycle()) {
+                self.retrying = Some(op);
+            }
+            self.out.clear();
+            self.take_effects(false, false, false, was);
+        } else {
+            for op in lost {
+                self.answer_now(op, false, Some(ErrorCode::Network), None, None);
+            }
+            self.report_lost_sends();
         }
-        self.report_lost_sends();
+        // Whatever the restored policy still waits for, this process was asked to make.
+        let open = self.policy.in_flight();
+        {
+            if open
+                .iter()
+                .any(|op| !self.outstanding.iter().any(|(_, o)| o == op))
+            {
+                self.violation(format!(
+                    "after restored(), {open:?} in flight but never issued"
+                ));
+            }
+        }
         self.deliver_to_policy(Event::WarmBoot);
     }
 
@@ -1478,14 +1681,14 @@ fn success(op: Op, body: &str) -> CallResult {
     }
 }
 
-/// Runs `seeds` seeds of `hours` each with our machine under the standard profile mix
-/// ([`FaultProfile::for_seed`]) and merges the counters.
-pub fn run_machine_seeds(first_seed: u64, seeds: u64, hours: f64) -> SimStats {
+/// Runs `seeds` seeds of `hours` each with the shipped `SessionDriver` under the standard
+/// profile mix ([`FaultProfile::for_seed`]) and merges the counters.
+pub fn run_driver_seeds(first_seed: u64, seeds: u64, hours: f64) -> SimStats {
     let mut total = SimStats::default();
     for seed in first_seed..first_seed + seeds {
         let cfg = SimConfig::new(seed, hours, FaultProfile::for_seed(seed));
-        let machine = LifecycleMachine::new(cfg.machine_options());
-        total.merge(&Sim::new(cfg, machine).run());
+        let driver = SessionDriver::new(cfg.machine_options());
+        total.merge(&Sim::new(cfg, driver).run());
     }
     total
 }

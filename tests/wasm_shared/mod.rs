@@ -86,6 +86,7 @@ fn fractional_numbers_round_trip_exactly() {
     let metrics = w::stability(
         js(r#"[{"atMs":0,"status":"STARTING"},{"atMs":1000,"status":"WORKING"}]"#),
         3000.0,
+        None,
     )
     .unwrap();
     let ratio = get(&metrics, "uptimeRatio").as_f64().unwrap();

@@ -9,7 +9,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
-import { ENTRIES, ROOT } from "./lib/package.mjs";
+import { ENTRIES, ROOT, entryFile } from "./lib/package.mjs";
 import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
 import { webhookStream } from "./lib/workload.mjs";
 
@@ -24,7 +24,7 @@ async function nodeChild(kind, pkgDir) {
   const t0 = performance.now();
   const out = {};
   if (kind === "wawp-session" || kind === "package") {
-    const pkg = await import(kind === "package" ? pathToFileURL(join(pkgDir, "src", "entry-node.js")).href : ENTRIES.node);
+    const pkg = await import(kind === "package" ? pathToFileURL(entryFile("node", pkgDir)).href : pathToFileURL(ENTRIES.node).href);
     const t1 = performance.now();
     const report = pkg.decodeStatus(BODY);
     const t2 = performance.now();

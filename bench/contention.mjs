@@ -8,7 +8,7 @@ const CLIENTS = Array.from({ length: 19 }, (_, i) => (i + 1) * 10);
 
 // Reference data, not a measurement of ours: the upstream simulator (aws-samples/aws-arch-backoff-simulator
 // src/backoff_simulator.py) re-run under Python 3, seed 42, 100 runs, as published in
-// ../shared/reference/anchors.md B.2. Mean completion time (ms) / mean calls.
+// docs/reference/anchors.md B.2. Mean completion time (ms) / mean calls.
 const PUBLISHED = {
   10: { no_backoff: [376, 50.4], none: [3677, 51.5], equal: [706, 42.4], full: [475, 39.1], decorrelated: [430, 37.4] },
   50: { no_backoff: [1142, 689], none: [36626, 628], equal: [4214, 347], full: [2866, 332], decorrelated: [2228, 375] },

@@ -1,6 +1,6 @@
 //! The sans-IO session machine, one per instance: `handle(event, now_ms)`, then drain
 //! `poll_action()`, then arm a timer at `poll_timeout()`. Rules: issue #2 and
-//! `../shared/seed/session-lifecycle.txt`.
+//! `docs/reference/session-lifecycle.txt`.
 //!
 //! Time only enters as `now_ms`. Every deadline is absolute local time; when the clock goes
 //! backwards every stored local time shifts with it (durations keep their length), a jump

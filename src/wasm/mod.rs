@@ -1,4 +1,4 @@
-//! The wasm-bindgen surface: the JS contract of `../shared/API.md` (`WawpClient` included, with
+//! The wasm-bindgen surface: the JS contract of `docs/API.md` (`WawpClient` included, with
 //! its fetch I/O in `client/`) plus the `__`-prefixed helpers the JS drivers (`supervisor.js`,
 //! `webhook.js`) need.
 //!

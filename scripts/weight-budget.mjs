@@ -10,7 +10,9 @@
 // per-event fast path (status webhooks through a borrowed, derived envelope struct instead of a
 // serde_json `Value` tree; issue 13 perf pass) measured 145,376 B (entry-web.js): its derived
 // readers cost more code than the `Value` reader they replace on that path
-// (docs/serde-measurements.md, "Issue 13 perf pass").
+// (docs/serde-measurements.md, "Issue 13 perf pass"). The driver deciding what becomes of a
+// host's stored sends after a restart (`reconcileSends`, a rule the Durable Object had in JS):
+// 146,671 B.
 // The design card says not to hand-write replacements of those crates to fit, so the hard limit
 // sits about 1 KB above the measured weight: a regression still fails the build. Where the bytes
 // go, with twiggy rows: BENCHMARKS.md section 9 (`node bench/run.mjs --update baseline`) and
@@ -18,7 +20,7 @@
 import { readFileSync } from "node:fs";
 import { bundle, ourEntries, sizesOf, wasmFiles } from "../bench/weight.mjs";
 
-export const BUDGET_BYTES = 146_400;
+export const BUDGET_BYTES = 147_700;
 
 const files = wasmFiles();
 if (files.length === 0) {

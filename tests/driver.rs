@@ -8,7 +8,8 @@ use std::rc::Rc;
 
 use serde_json::json;
 use wawp_session::driver::{
-    DriverEffect, DriverEvent, DriverOnly, SessionDriver, status_reports, status_reports_text,
+    DriverEffect, DriverEvent, DriverOnly, SessionDriver, StoredSend, status_reports,
+    status_reports_text,
 };
 use wawp_session::machine::{Action, AdminReason, Op};
 use wawp_session::{
@@ -365,6 +366,76 @@ fn restored_answers_lost_calls_network_and_lost_sends_closed() {
         again.view().last_error.is_none(),
         "the host's loss is not an API error"
     );
+}
+
+fn stored(v: serde_json::Value) -> Vec<StoredSend> {
+    StoredSend::list_from_json(&v.to_string()).unwrap()
+}
+
+#[test]
+fn stored_sends_the_driver_does_not_hold_are_given_up_or_queued_and_held_ones_are_left() {
+    let mut d = working(json!({}));
+    d.handle(event(json!({"type": "send", "id": "held"})), T0 + 20.0);
+    drain(&mut d);
+    assert_eq!(d.machine().sending().len(), 1);
+
+    d.reconcile_sends(
+        stored(json!([
+            {"id": "held", "state": "sending"},
+            {"id": "on-the-wire", "state": "sending"},
+            {"id": "waiting", "state": "queued", "timeoutMs": 5000},
+            {"id": "also-held", "state": "queued"}
+        ]))
+        .into_iter()
+        .filter(|s| s.id != "also-held")
+        .collect(),
+        T0 + 30.0,
+    );
+    let effects = drain(&mut d);
+    assert!(
+        effects.contains(&DriverEffect::Action(Action::RejectSend {
+            id: "on-the-wire".into(),
+            code: ErrorCode::Closed
+        })),
+        "a send on the wire the driver never held may have been delivered: given up, not resent"
+    );
+    assert!(
+        effects.contains(&DriverEffect::Action(Action::ReleaseSend {
+            id: "waiting".into()
+        })),
+        "a queued one is a new send for the machine (WORKING: released)"
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(e,
+            DriverEffect::Action(Action::RejectSend { id, .. } | Action::ReleaseSend { id }) if id == "held")),
+        "the driver's own send is left alone"
+    );
+}
+
+#[test]
+fn a_queued_stored_send_waits_for_the_session_like_any_send() {
+    let mut d = SessionDriver::new(options(json!({})));
+    d.reconcile_sends(
+        stored(json!([{"id": "m1", "state": "queued", "timeoutMs": null}])),
+        T0,
+    );
+    let effects = drain(&mut d);
+    assert_eq!(d.queued_sends(), 1, "held until the session can send");
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, DriverEffect::Action(Action::ReleaseSend { .. })))
+    );
+    for bad in [
+        json!({"id": "x", "state": "queued"}),
+        json!([{"id": "x", "state": "sent"}]),
+        json!([{"state": "queued"}]),
+        json!([{"id": "x", "state": "queued", "timeoutMs": -1}]),
+        json!([{"id": "x", "state": "queued", "timeoutMs": "soon"}]),
+    ] {
+        let err = StoredSend::list_from_json(&bad.to_string()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidPayload, "{bad}");
+    }
 }
 
 #[test]

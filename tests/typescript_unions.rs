@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 use wawp_session::backoff::Jitter;
+use wawp_session::driver::StoredSendState;
 use wawp_session::error::ErrorCode;
 use wawp_session::http::{ClientOp, Flavor};
 use wawp_session::identity::IdentityVerdict;
@@ -133,6 +134,14 @@ fn string_unions_match_their_rust_enums() {
         literals(declaration("RestartKind")),
         names(&RestartKind::ALL)
     );
+
+    let stored = [StoredSendState::Queued, StoredSendState::Sending];
+    for state in stored {
+        match state {
+            StoredSendState::Queued | StoredSendState::Sending => {}
+        }
+    }
+    assert_eq!(literals(declaration("StoredSendState")), names(&stored));
 
     let flavors = [Flavor::Wawp, Flavor::Waha];
     for f in flavors {

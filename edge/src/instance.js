@@ -283,7 +283,7 @@ export class InstanceSupervisor extends DurableObject {
   }
 
   /** After a workerd restart: the driver answers what the lost process had in flight
-   *  (`restored`), and message rows the driver does not know are settled or handed to it. */
+   *  (`restored`) and says what becomes of message rows it does not hold (`reconcileSends`). */
   #restore() {
     this.#db.discover();
     const instanceJson = this.#db.readMeta(INSTANCE_KEY);
@@ -303,15 +303,15 @@ export class InstanceSupervisor extends DurableObject {
       this.#driver.noteError("restore", code, `stored state unreadable: ${message}`, nowMs);
     }
     this.#drain(nowMs, null, "call");
-    const { queue = [], sending = [] } = this.#driver.snapshot();
-    const out = new Set(sending.map((send) => send.id));
-    for (const { id } of this.#messages.inState("sending")) {
-      if (!out.has(id)) this.#moveMessage(id, "rejected", nowMs, "closed"); // on the wire, unknown to the driver
-    }
-    const held = new Set(queue.map((send) => send.id));
-    for (const { id, timeoutMs } of this.#messages.inState("queued")) {
-      if (!held.has(id)) this.#step(sendEvent(id, timeoutMs), "call");
-    }
+    // Rows the driver does not hold: the driver decides (a row on the wire is given up `closed`,
+    // a queued one becomes a send); this object moves the rows as told.
+    const stored = [
+      ...this.#messages.inState("sending").map(({ id }) => ({ id, state: "sending" })),
+      ...this.#messages.inState("queued").map(({ id, timeoutMs }) => ({ id, state: "queued", timeoutMs })),
+    ];
+    if (stored.length === 0) return;
+    this.#driver.reconcileSends(stored, nowMs);
+    this.#drain(nowMs, null, "call");
   }
 
   /** Keeps this instance's registry row current and adds the driver's new restarts to the

@@ -38,6 +38,8 @@ export type {
   StatusHistoryEntry,
   StatusInput,
   StatusReport,
+  StoredSend,
+  StoredSendState,
   UiAction,
   WebhookEvent,
 } from "../dist/wasm/wawp_session.js";

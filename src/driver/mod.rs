@@ -9,7 +9,8 @@
 //!   error, the open notification, the call in flight, ... and when it changed (`view` effect);
 //! - when a QR image is worth reading (`read_qr` effect);
 //! - which observed webhook items carry a status at all (`observe`);
-//! - which calls and sends a new process must answer after loading it (`in_flight`, `restored`);
+//! - which calls and sends a new process must answer after loading it (`in_flight`, `restored`),
+//!   and what becomes of sends the host stored that the driver does not hold (`stored_sends`);
 //! - what is stored (`persistence`: machine + view + in-flight calls in one JSON text).
 
 mod budget_gate;
@@ -18,12 +19,14 @@ mod events;
 mod in_flight;
 mod observe;
 mod persistence;
+mod stored_sends;
 mod view;
 
 pub use budget_gate::SharedBudget;
 pub use effects::{DriverEffect, DriverOnly};
 pub use events::DriverEvent;
 pub use observe::{status_reports, status_reports_text};
+pub use stored_sends::{StoredSend, StoredSendState};
 pub use view::{LastError, Learned, Notification, SessionView, ViewIdentity, ViewMe};
 
 use std::collections::VecDeque;

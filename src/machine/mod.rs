@@ -211,6 +211,11 @@ impl LifecycleMachine {
         self.queue.len()
     }
 
+    /// Sends waiting to be released, oldest first.
+    pub fn queue(&self) -> &VecDeque<QueuedSend> {
+        &self.queue
+    }
+
     /// The unanswered lifecycle call, if any.
     pub fn pending_op(&self) -> Option<Op> {
         self.pending_op

@@ -96,6 +96,22 @@ impl JsSessionDriver {
         self.inner.restored(now_ms);
     }
 
+    /// The host's stored sends after `restored()`: one the store shows on the wire that the
+    /// driver does not hold is rejected `closed` (it may have been delivered), a queued one it
+    /// does not hold is handed to the machine. Drain the effects afterwards.
+    #[wasm_bindgen(js_name = reconcileSends)]
+    pub fn reconcile_sends(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "StoredSend[]")] stored: JsValue,
+        now_ms: f64,
+    ) -> JsResult<()> {
+        let stored = stringify(&stored)
+            .and_then(|text| driver::StoredSend::list_from_json(&text))
+            .map_err(js_error)?;
+        self.inner.reconcile_sends(stored, now_ms);
+        Ok(())
+    }
+
     /// A failure of the host's own I/O outside the machine (e.g. `qrImage`): shown as `lastError`.
     #[wasm_bindgen(js_name = noteError)]
     pub fn note_error(

@@ -162,6 +162,12 @@ export type DriverEffect =
   /** A call answered inside the driver without a request (the shared budget was empty). */
   | { type: "result"; op: MachineOp; ok: false; error: ErrorCode };
 
+/** Where a host's own storage last saw a send. */
+export type StoredSendState = "queued" | "sending";
+
+/** A send in a host's own storage (`SessionDriver.reconcileSends`). */
+export interface StoredSend { id: string; state: StoredSendState; timeoutMs?: number | null }
+
 /** What a UI shows of one session (`SessionDriver.view()`). */
 export interface SessionView {
   /** The machine's status. */

@@ -140,3 +140,24 @@ test("bad events are typed errors and change nothing", () => {
   assert.deepEqual(driver.drainEffects(), []);
   assert.ok(errors.errors.every((e) => e instanceof WawpError));
 });
+
+test("reconcileSends: the host's stored rows the driver does not hold are given up (on the wire) or queued", () => {
+  const driver = working();
+  driver.handle({ type: "send", id: "held" }, T0 + 10);
+  assert.ok(driver.drainEffects().some((e) => e.type === "release_send" && e.id === "held"));
+  driver.reconcileSends(
+    [
+      { id: "held", state: "sending" },
+      { id: "lost", state: "sending" },
+      { id: "waiting", state: "queued", timeoutMs: null },
+    ],
+    T0 + 20,
+  );
+  const effects = driver.drainEffects();
+  assert.ok(effects.some((e) => e.type === "reject_send" && e.id === "lost" && e.code === "closed"));
+  assert.ok(effects.some((e) => e.type === "release_send" && e.id === "waiting"));
+  assert.ok(!effects.some((e) => e.id === "held"), "the driver's own send is left alone");
+  for (const bad of [{}, [{ id: "x", state: "sent" }], [{ state: "queued" }]]) {
+    assert.throws(() => driver.reconcileSends(bad, T0 + 30), (err) => err instanceof WawpError && err.code === "invalid_payload");
+  }
+});

@@ -4,7 +4,7 @@
 // the groups compared. Shallow bytes before compression; the shipped module is the same code
 // without the name sections.
 import { execFileSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./package.mjs";
@@ -53,14 +53,15 @@ function grouped(list) {
   return out;
 }
 
-/** The baseline's named module, produced once beside its cached build (its code untouched). */
+/**
+ * The baseline's named module beside its cached build (its code untouched), made again on every
+ * run (a few seconds): this tree's wasm-opt flags may have changed since the last one.
+ */
 export function namedBaselineWasm(baseDir) {
   const cargoWasm = join(baseDir, "target", "wasm32-unknown-unknown", "release", "wawp_session.wasm");
   const out = join(baseDir, "target", "wawp_session_named.wasm");
   if (!existsSync(cargoWasm)) throw new Error(`${cargoWasm} missing (the baseline build keeps its cargo target)`);
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(cargoWasm).mtimeMs) {
-    execFileSync("bash", [join(ROOT, "scripts", "named-wasm.sh"), cargoWasm, out], { stdio: ["ignore", "ignore", "pipe"] });
-  }
+  execFileSync("bash", [join(ROOT, "scripts", "named-wasm.sh"), cargoWasm, out], { stdio: ["ignore", "ignore", "pipe"] });
   return out;
 }
 

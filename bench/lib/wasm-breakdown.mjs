@@ -31,12 +31,19 @@ export const GROUPS = [
   ["rest of the core (backoff, metrics, budget, jid, ...)", (n) => n.startsWith("wawp_session::")],
   ["base64, percent-encoding", (n) => /^(base64|percent_encoding)::/.test(n)],
   ["Rust std (core, alloc, collections, allocator, builtins)", (n) => /^(core|alloc|std|hashbrown|lol_alloc|compiler_builtins|dlmalloc)(\[[0-9a-f]+\])?::|^__(multi3|[a-z]+di[0-9])/.test(n)],
-  ["other (unnamed code, imports, exports, tables, types)", () => true],
+  ["import and export entries (their JS names)", (n) => /^(import|export) /.test(n)],
+  ["other (unnamed code, tables, types)", () => true],
 ];
 
-/** The crate path a row's name starts with: `<&mut serde_json::…>` and `<X as Y>` read as X. */
+/**
+ * The crate path a row's name starts with: `<&mut serde_json::…>` reads as serde_json, `<X as Y>`
+ * as X, or as the trait Y when X names no crate (`<f64 as zmij::…>`, `<&T as serde_json::…>`).
+ */
 function head(name) {
-  return name.replace(/^(<|&mut |&|\*const |\*mut |\[)+/, "");
+  const strip = (n) => n.replace(/^(<|&mut |&|\*const |\*mut |\[)+/, "");
+  const impl = /^<([^<>]*?) as ([^<>]*)>::/.exec(name);
+  if (impl && !impl[1].includes("::")) return strip(impl[2]);
+  return strip(name);
 }
 
 function rows(wasm) {
@@ -44,10 +51,14 @@ function rows(wasm) {
   return items.filter((i) => !/^Σ|^\.\.\. and /.test(i.name)).map((i) => ({ name: i.name, bytes: i.shallow_size }));
 }
 
+const SHIMS = GROUPS.findIndex(([g]) => g.startsWith("wasm-bindgen"));
+
 function grouped(list) {
   const out = Object.fromEntries(GROUPS.map(([g]) => [g, 0]));
+  // wasm-bindgen's wrapper of an export carries the export's name (`backoff_new`).
+  const exported = new Set(list.map((r) => /^export "(.*)"$/.exec(r.name)?.[1]).filter(Boolean));
   for (const r of list) {
-    const [g] = GROUPS.find(([, test]) => test(head(r.name)));
+    const [g] = exported.has(r.name) ? GROUPS[SHIMS] : GROUPS.find(([, test]) => test(head(r.name)));
     out[g] += r.bytes;
   }
   return out;

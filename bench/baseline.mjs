@@ -156,7 +156,7 @@ export function budgetRows(data) {
 export const BUDGET_HEADER = ["Budget (issue 13)", "this tree", `${BASE} (same run)`, "ratio (paired)", "verdict"];
 
 /** The weight budget's miss (worst entry against 80 KB and against 44db905) and where the bytes came from. */
-export function whyWeight(data, base, breakdown) {
+function whyWeight(data, base, breakdown) {
   const worst = (tree) => Object.entries(data.weight[tree]?.entries ?? {}).filter(([, e]) => e.total)
     .sort(([, x], [, y]) => y.total.gzip - x.total.gzip)[0];
   const cur = worst(CURRENT);

@@ -11,6 +11,7 @@ import { PKG, ROOT } from "./lib/package.mjs";
 import { summarize, fmtStat, ratio, table, errorLine } from "./lib/stats.mjs";
 import { BaselineUnavailable, BASELINE_COMMIT, baselineTree } from "./lib/baseline-build.mjs";
 import { twiggyTop } from "./lib/twiggy.mjs";
+import { wasmBreakdown } from "./lib/wasm-breakdown.mjs";
 import { packageWeight } from "./weight.mjs";
 import { EVENTS, PASSES, WARMUP_PASSES } from "./per-event.mjs";
 import { bundleWorker, nodeColdStart, workerdColdStart } from "./coldstart.mjs";
@@ -154,6 +155,40 @@ export function budgetRows(data) {
 
 export const BUDGET_HEADER = ["Budget (issue 13)", "this tree", `${BASE} (same run)`, "ratio (paired)", "verdict"];
 
+/** The weight budget's miss (worst entry against 80 KB and against 44db905) and where the bytes came from. */
+function whyWeight(data, base, breakdown) {
+  const worst = (tree) => Object.entries(data.weight[tree]?.entries ?? {}).filter(([, e]) => e.total)
+    .sort(([, x], [, y]) => y.total.gzip - x.total.gzip)[0];
+  const cur = worst(CURRENT);
+  if (!cur) return [];
+  const [entry, e] = cur;
+  const out = [`**Why the weight budget is missed.** The worst entry, ${entry}, weighs ${bytes(e.total.gzip)} gzip: ` +
+    `${bytes(e.total.gzip - BUDGETS.weightBytes)} (${(100 * (e.total.gzip / BUDGETS.weightBytes - 1)).toFixed(0)} %) over the 80 KB budget, of which the wasm is ${bytes(data.weight[CURRENT].wasm.gzip)} and the JS ${bytes(e.js.gzip)}.`];
+  const b = worst(BASE);
+  if (b) {
+    out[0] += ` 44db905's worst entry (${b[0]}) weighed ${bytes(b[1].total.gzip)} (wasm ${bytes(data.weight[BASE].wasm.gzip)}, JS ${bytes(b[1].js.gzip)}): ` +
+      `this tree adds ${bytes(e.total.gzip - b[1].total.gzip)} gzip, ${bytes(data.weight[CURRENT].wasm.gzip - data.weight[BASE].wasm.gzip)} of it in the wasm.`;
+  }
+  if (breakdown.note) return [...out, "", `_Breakdown by crate: ${breakdown.note}_`];
+  const news = breakdown.groups.filter((g) => g.base === 0);
+  const newBytes = news.reduce((s, g) => s + g.current, 0);
+  const grown = breakdown.totals.current - breakdown.totals.base;
+  out.push("", `Where the wasm's bytes came from since 44db905, grouped by the crate or module each \`twiggy top\` row's name starts with ` +
+    `(shallow bytes before compression; ${bytes(breakdown.totals.base)} → ${bytes(breakdown.totals.current)}, +${bytes(grown)}). ` +
+    `Both modules were made the same way: each tree's cargo release wasm (44db905's from its cached build above, its code untouched) ` +
+    `through \`scripts/named-wasm.sh\` (wasm-bindgen with the package's flags but the names kept, then wasm-opt with this tree's \`scripts/wasm-opt-flags.sh\` and -g), ` +
+    `so the comparison is of code, not of optimizer settings (44db905 shipped with plain -Oz). ` +
+    `Groups absent at 44db905 (${news.map((g) => g.group.replace(/ \(.*$/, "")).join(", ")}) add ${bytes(newBytes)}, ` +
+    `${(100 * newBytes / grown).toFixed(0)} % of the growth: the design card's serde at every boundary and the HTTP client on gloo-net, ` +
+    "plus the code they monomorphize into (Rust std rows: collections and drops of the new types; wasm-bindgen shims: the client's and driver's exports).", "",
+    table(["Group", `${BASE} (bytes)`, "this tree (bytes)", "change"], breakdown.groups.map((g) => [g.group, g.base.toLocaleString("en-US"),
+      g.current.toLocaleString("en-US"), `${g.change >= 0 ? "+" : ""}${g.change.toLocaleString("en-US")}`])),
+    "", `The ${breakdown.growth.length} items that grew most (rows summed by name without the hash, like \`twiggy diff\` but pairing rebuilt functions; a function moved to another module counts as new):`, "",
+    table(["Item", `${BASE} (bytes)`, "this tree (bytes)", "change"], breakdown.growth.map((g) => [g.item.replace(/\|/g, "\\|"),
+      g.base.toLocaleString("en-US"), g.current.toLocaleString("en-US"), `+${g.change.toLocaleString("en-US")}`])));
+  return out;
+}
+
 export async function run({ log }) {
   const trees = [{ name: CURRENT, root: ROOT, pkg: PKG }];
   let notMeasured = null;
@@ -169,8 +204,9 @@ export async function run({ log }) {
   const m = await measure(trees, log);
   const { stats, ratios } = summaries(m);
   const top = twiggyTop(20);
+  const breakdown = base ? wasmBreakdown(base.dir) : { note: `no baseline: ${notMeasured}` };
   const data = { baseline: base && { commit: base.commit, cached: base.cached }, notMeasured, stats, ratios,
-    weight: m.weight, raw: { perEvent: m.perEvent, node: m.node, workerd: m.workerd }, twiggyTop: top.rows ?? top.note };
+    weight: m.weight, raw: { perEvent: m.perEvent, node: m.node, workerd: m.workerd }, twiggyTop: top.rows ?? top.note, breakdown };
   const wall = [["perEventNs", "Per event, decode + step (Node)"], ["nodeFirstDecodedMs", "Cold start, Node: import to first decoded status"]]
     .map(([key, label]) => {
       const p = timed(data, key);
@@ -200,6 +236,8 @@ export async function run({ log }) {
     "- CPU time: the Node process's own user + system time (`process.cpuUsage()`) over the same span as the wall time. The verdicts read it because wall time on this shared 2-core machine also counts the waits for a core that the other jobs hold; on a quiet machine the two agree for this single-threaded work. workerd runs in a process of its own, so its cold start is judged on wall time.",
     `- Weight: each \`pkg/src/entry-*.js\` bundled with esbuild (minified, ESM) plus the tree's wasm, gzip -9 (section 1's method).`,
     ...checks.map((c) => `- Check: ${c}.`),
+    "",
+    ...whyWeight(data, base, breakdown),
     "",
     "Where this tree's wasm bytes go: `twiggy top` (first 20 rows, shallow bytes before compression) of the same module with its names kept (`target/wawp_session_named.wasm`, written by scripts/build.sh).",
     "",

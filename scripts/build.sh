@@ -18,28 +18,12 @@ wasm-bindgen --target web --out-dir "$STAGE" --out-name wawp_session \
   --remove-name-section --remove-producers-section \
   --experimental-reset-state-function --omit-default-module-path \
   target/wasm32-unknown-unknown/release/wawp_session.wasm
-# -Oz --converge, and functions with one caller inlined only up to 200 instructions: binaryen's
-# default inlines every one-caller function whatever its size, which merged the derived
-# serializers and option readers into each export's shim and gzipped 2.0 KB worse. Smaller caps
-# shrink more but slow the per-event path (20: -4.7 KB, +10 % per event; BENCHMARKS.md, issue 13
-# size pass). --strip-target-features: nothing reads that section at run time.
-OPT_FLAGS=(-Oz --converge -ocimfs 200 --strip-target-features)
+source scripts/wasm-opt-flags.sh
 if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
-  node_modules/.bin/wasm-opt "${OPT_FLAGS[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$STAGE/wawp_session_bg.wasm" -o "$STAGE/wawp_session_bg.wasm"
-fi
-# The same module with its function names kept, for `twiggy` (bench/weight.mjs): code sizes as
-# shipped, names as written. Not part of the package.
-if [ "${WASM_OPT:-1}" = 1 ] && [ -x node_modules/.bin/wasm-opt ]; then
-  NAMED=$(mktemp -d)
-  wasm-bindgen --target web --out-dir "$NAMED" --out-name wawp_session --remove-producers-section \
-    --experimental-reset-state-function --omit-default-module-path \
-    target/wasm32-unknown-unknown/release/wawp_session.wasm
-  node_modules/.bin/wasm-opt "${OPT_FLAGS[@]}" -g --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    "$NAMED/wawp_session_bg.wasm" -o target/wawp_session_named.wasm
-  rm -rf "$NAMED"
+  node_modules/.bin/wasm-opt "${OPT_FLAGS[@]}" "$STAGE/wawp_session_bg.wasm" -o "$STAGE/wawp_session_bg.wasm"
+  # The same module with its function names kept, for `twiggy` (bench/weight.mjs, section 9):
+  # code sizes as shipped, names as written. Not part of the package.
+  bash scripts/named-wasm.sh target/wasm32-unknown-unknown/release/wawp_session.wasm target/wawp_session_named.wasm
 fi
 chmod 755 "$STAGE"
 if [ -d "$OUT" ]; then mv "$OUT" "$STAGE.old"; fi

@@ -244,7 +244,7 @@ function fastMachinePaths(proto) {
   Object.assign(proto, {
     pollAction() {
       const index = pollActionIndex.call(this);
-      if (index >= 0) return { ...(actionTemplates[index] ??= JSON.parse(actionTemplate(index))) };
+      if (index >= 0) return { ...(actionTemplates[index] ??= actionTemplate(index)) };
       return index === PARKED_ACTION ? takeAction.call(this) : undefined;
     },
     drainActions() {

@@ -71,14 +71,20 @@ pub(super) fn action_template_index(action: machine::Action) -> Result<i32, mach
     })
 }
 
-/// `__actionTemplate(index)`: the JSON text of a template `__pollActionIndex` returned.
+/// `__actionTemplate(index)`: the action object of a template `__pollActionIndex` returned
+/// (`undefined` for no such template). Through the same serializer as every other action: JSON
+/// text here linked a second copy of `Action`'s serializer (2 KB of wasm), and `bindings.js`
+/// fetches each template once per instance.
 #[wasm_bindgen(js_name = __actionTemplate)]
-pub fn action_template(index: u32) -> Option<String> {
+pub fn action_template(index: u32) -> JsValue {
     ACTION_TEMPLATES.with(|cell| {
-        let templates = cell.try_borrow().ok()?;
-        templates
-            .get(usize::try_from(index).ok()?)
-            .map(machine::Action::to_json)
+        let Ok(templates) = cell.try_borrow() else {
+            return JsValue::UNDEFINED;
+        };
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| templates.get(i))
+            .map_or(JsValue::UNDEFINED, value_to_js)
     })
 }
 

@@ -15,6 +15,11 @@ use crate::status::envelope::{self, Field, StatusObject};
 /// The event name of status changes, in both shapes.
 pub const SESSION_STATUS: &str = "session.status";
 
+/// Whether a webhook event of this name carries a session status (names are compared trimmed).
+pub fn is_status_event(name: &str) -> bool {
+    name.trim() == SESSION_STATUS
+}
+
 /// The JS `WebhookEvent`: `{report, event, eventId?, atMs?, session?, instanceId?}`, `report`
 /// null for events other than `session.status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +131,7 @@ fn parse_event(item: &Field<'_>) -> Result<WebhookEvent> {
             ));
         }
     };
-    if name == SESSION_STATUS {
+    if is_status_event(name) {
         let report = v.report()?;
         return Ok(WebhookEvent {
             event: SESSION_STATUS.to_string(),

@@ -36,7 +36,7 @@ use crate::machine::{
     Action, CallResult, Event, LifecycleMachine, MachineOptions, Op, SendOutcome,
 };
 use crate::status::{SessionStatus, StatusReport, UiAction};
-use crate::webhook::SESSION_STATUS;
+use crate::webhook::is_status_event;
 use in_flight::InFlight;
 
 /// Rounds of "a refused call answered, the machine asks again" within one event at most (the
@@ -164,7 +164,7 @@ impl SessionDriver {
             if report
                 .event
                 .as_deref()
-                .is_some_and(|name| name.trim() != SESSION_STATUS)
+                .is_some_and(|name| !is_status_event(name))
             {
                 return;
             }

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::payload::{self, Fields};
 use crate::status::{StatusReport, decode_status_text, decode_status_value};
-use crate::webhook::SESSION_STATUS;
+use crate::webhook::is_status_event;
 
 /// The status reports in `input`, in order (none for a body of non-status events).
 pub fn status_reports(input: &Value) -> Result<Vec<StatusReport>> {
@@ -44,7 +44,7 @@ fn status_of(item: &Value) -> Result<Option<StatusReport>> {
             report => decode_status_value(report).map(Some),
         };
     }
-    if event.is_some_and(|name| name.trim() != SESSION_STATUS) {
+    if event.is_some_and(|name| !is_status_event(name)) {
         return Ok(None);
     }
     decode_status_value(item).map(Some)

@@ -78,28 +78,8 @@ export async function startEdge({ port = 0, host = "127.0.0.1", persistDir, env 
     url: origin,
     port: Number(url.port),
     miniflare,
-    close: () => disposeWithin(miniflare, DISPOSE_WAIT_MS),
+    close: () => miniflare.dispose(),
   };
-}
-
-/**
- * How long `close()` waits for `Miniflare#dispose()`. Once in a CI run its promise never settled
- * although workerd had exited and nothing was left to wait for (no timer, socket or child
- * process in the test process), which left a test file hanging after its last test passed.
- * Miniflare's dispose awaits several cleanups in turn (cloudflare/workers-sdk#15085); past this
- * bound `close()` resolves anyway and says so on stderr, and the test process can exit.
- */
-const DISPOSE_WAIT_MS = 15_000;
-
-function disposeWithin(miniflare, ms) {
-  let timer;
-  const bound = new Promise((resolve) => {
-    timer = setTimeout(() => {
-      process.stderr.write(`[edge] Miniflare#dispose() did not settle in ${ms} ms; going on without it\n`);
-      resolve();
-    }, ms);
-  });
-  return Promise.race([miniflare.dispose(), bound]).finally(() => clearTimeout(timer));
 }
 
 /** How long to wait for `npm run build` to finish rewriting pkg/dist when it is caught mid-way. */

@@ -45,6 +45,34 @@ export async function startStack({ env = {}, persistDir, port = 0, sim: simOptio
   return { sim, edge };
 }
 
+/** How long `closeAll` waits for one part of a stack to close. */
+const CLOSE_WAIT_MS = 15_000;
+
+/**
+ * Closes every part of a test stack (edge, simulator, receivers) in order, each at most
+ * CLOSE_WAIT_MS, and goes on when one fails or never settles, saying so on stderr. Twice in clean
+ * CI runs a test file passed every test and then hung in its `after` hook: neither servers nor
+ * timers were left but the simulator's and a receiver's listening sockets, so a close had stopped
+ * the hook before they were closed. Teardown must not be able to keep a test process alive.
+ */
+export async function closeAll(...parts) {
+  for (const part of parts) {
+    if (!part) continue;
+    let timer;
+    const bound = new Promise((resolve) => {
+      timer = setTimeout(() => resolve("timed out"), CLOSE_WAIT_MS);
+    });
+    try {
+      const outcome = await Promise.race([Promise.resolve(part.close()).then(() => "closed"), bound]);
+      if (outcome !== "closed") process.stderr.write(`[harness] a close did not settle in ${CLOSE_WAIT_MS} ms\n`);
+    } catch (err) {
+      process.stderr.write(`[harness] a close failed: ${err?.stack ?? err}\n`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
 /** Every response body the tests saw, for the secrets check. */
 export const seenBodies = [];
 

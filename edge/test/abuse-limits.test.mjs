@@ -14,6 +14,7 @@ import {
   seenBodies,
   startStack,
   waitForStatus,
+  closeAll,
 } from "../test-harness.mjs";
 
 const SEND_RATE = 5;
@@ -30,8 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
 });
 
 test("SEND_RATE_PER_MINUTE: the sixth new message in a minute is a 429 with Retry-After; retries and other instances are not counted", async () => {

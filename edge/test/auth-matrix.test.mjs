@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { mintInstanceToken } from "../../pkg/src/entry-node.js";
-import { ADMIN_TOKEN, call, readEvents, seedInstance, startStack } from "../test-harness.mjs";
+import { ADMIN_TOKEN, call, readEvents, seedInstance, startStack, closeAll } from "../test-harness.mjs";
 
 /** [method, path suffix after /instances/{id} (or an absolute path), the scope it needs (null = admin only), body] */
 const ROUTES = [
@@ -100,8 +100,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
 });
 
 function expected(credential, scope) {

@@ -15,6 +15,7 @@ import {
   startSim,
   startStack,
   waitFor,
+  closeAll,
 } from "../test-harness.mjs";
 
 let sim;
@@ -34,8 +35,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
 });
 
 async function list(query = "") {

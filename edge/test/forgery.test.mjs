@@ -22,6 +22,7 @@ import {
   startStack,
   waitFor,
   waitForStatus,
+  closeAll,
 } from "../test-harness.mjs";
 
 const PATH_TOKEN = "edge-test-webhook-path-51aa0c2e";
@@ -47,8 +48,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
 });
 
 /** What must not change: the machine's view (minus clocks), its audit trail, its calls, its queue. */

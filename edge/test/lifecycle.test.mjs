@@ -23,6 +23,7 @@ import {
   startStack,
   waitFor,
   waitForStatus,
+  closeAll,
 } from "../test-harness.mjs";
 
 let sim;
@@ -37,9 +38,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
-  await admin?.close();
+  await closeAll(edge, sim, admin);
 });
 
 async function timeline(instanceId) {

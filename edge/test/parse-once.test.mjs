@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { after, before, test } from "node:test";
 import { startEdge } from "../dev.mjs";
-import { WEBHOOK_SECRET, call, edgeEnv, instance, startSim, waitFor } from "../test-harness.mjs";
+import { WEBHOOK_SECRET, call, edgeEnv, instance, startSim, waitFor, closeAll } from "../test-harness.mjs";
 
 let sim;
 let edge;
@@ -27,8 +27,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
 });
 
 async function parses() {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { startEdge } from "../dev.mjs";
-import { WEBHOOK_SECRET, call, edgeEnv, instance, seedInstance, simInstance, simLog, startSim, waitFor } from "../test-harness.mjs";
+import { WEBHOOK_SECRET, call, edgeEnv, instance, seedInstance, simInstance, simLog, startSim, waitFor, closeAll } from "../test-harness.mjs";
 
 const FIXTURE = new URL("../../tests/fixtures/machine-snapshot-v1.json", import.meta.url);
 /** The fixture machine's expected account, so that the identity check passes. */
@@ -27,8 +27,7 @@ before(async () => {
 });
 
 after(async () => {
-  await edge?.close();
-  await sim?.close();
+  await closeAll(edge, sim);
   await rm(persistDir, { recursive: true, force: true });
 });
 
